@@ -1,0 +1,19 @@
+"""Transfer Lab: start with ``streamlit run app.py``."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import streamlit as st  # noqa: E402
+
+from ui.common import backbone_picker_ui  # noqa: E402
+
+st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
+]
+
+navigation = st.navigation(PAGES)
+backbone_picker_ui()
+navigation.run()

@@ -1,0 +1,1 @@
+"""Transfer Lab's core: pure Keras and NumPy, no Streamlit."""

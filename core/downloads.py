@@ -1,0 +1,113 @@
+"""Optional downloads with progress, checksums, a cache and a quick offline answer."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlparse
+
+CACHE_ENV = "TRANSFER_LAB_CACHE"
+
+
+class NoNetworkError(RuntimeError):
+    """The file is not cached and the network cannot be reached."""
+
+
+class ChecksumError(RuntimeError):
+    """A downloaded or cached file does not have its pinned checksum."""
+
+
+def cache_dir(*parts: str) -> Path:
+    """Returns (and creates) a folder under the Transfer Lab cache.
+
+    Args:
+        *parts: sub-folders below the cache root.
+
+    Returns:
+        ``$TRANSFER_LAB_CACHE`` or ``~/.cache/transfer-lab``, joined with parts.
+    """
+    root = os.environ.get(CACHE_ENV) or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "transfer-lab")
+    path = Path(root, *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """Returns a file's hex digest, read in 1 MiB chunks."""
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def network_reachable(url: str, timeout: float = 3.0) -> bool:
+    """True when a TCP connection to the URL's host opens within the timeout."""
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def download(url: str, dest: str | Path, checksum: str | None = None, algorithm: str = "sha256",
+             progress: Callable[[int, int | None], None] | None = None, timeout: float = 10.0) -> Path:
+    """Downloads a file once, verifying it, and returns its cached path.
+
+    Args:
+        url: where the file is.
+        dest: final path; if it exists with the right checksum, nothing is fetched.
+        checksum: expected hex digest, or None to skip the check.
+        algorithm: ``"sha256"`` or ``"md5"``.
+        progress: called with (bytes done, total bytes or None) as data arrives.
+        timeout: seconds to wait for the connection and each read.
+
+    Returns:
+        ``dest`` as a Path.
+
+    Raises:
+        NoNetworkError: no connection; the message says where to put the file by hand.
+        ChecksumError: the downloaded file is not the expected one.
+    """
+    dest = Path(dest)
+    if dest.exists() and (checksum is None or file_digest(dest, algorithm) == checksum):
+        return dest
+    if not network_reachable(url, timeout=min(timeout, 3.0)):
+        raise NoNetworkError(f"{dest.name} needs a network connection to download from {url}; "
+                             f"without one, put the file at {dest} by hand")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _fetch(url, out, progress, timeout)
+        if checksum is not None and file_digest(tmp, algorithm) != checksum:
+            raise ChecksumError(f"{dest.name} from {url} does not have the expected {algorithm} checksum")
+        os.replace(tmp, dest)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return dest
+
+
+def _fetch(url, out, progress, timeout):
+    """Streams a URL into an open file, reporting progress."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            total = response.headers.get("Content-Length")
+            total, done = (int(total) if total else None), 0
+            while block := response.read(1 << 20):
+                out.write(block)
+                done += len(block)
+                if progress:
+                    progress(done, total)
+    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+        raise NoNetworkError(f"download of {url} failed: {exc}") from exc

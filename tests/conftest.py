@@ -1,0 +1,121 @@
+"""Shared fixtures: paths to the shared photos, tiny mock models, and a running app for browser tests."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared test photos (../shared/data); never copied into the project."""
+    assert SHARED.is_dir(), f"shared test photos not found at {SHARED}"
+    return SHARED
+
+
+@pytest.fixture(scope="session", autouse=True)
+def isolated_cache(tmp_path_factory):
+    """Keeps test runs' caches out of the user's cache, but shares converted weights."""
+    os.environ.setdefault("TRANSFER_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+    yield
+
+
+def make_tiny_model(num_classes: int = 2, size: int = 8, seed: int = 0) -> keras.Model:
+    """An 8x8x3 conv net with a Dense logits layer: the mock backbone for fast tests."""
+    inputs = keras.Input((size, size, 3), name="pixels")
+    x = keras.layers.Rescaling(1 / 127.5, offset=-1.0, name="preprocess")(inputs)
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu", name="conv",
+                            kernel_initializer=keras.initializers.GlorotUniform(seed))(x)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = keras.layers.Dense(num_classes, name="predictions",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed + 1))(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+@pytest.fixture
+def tiny_model() -> keras.Model:
+    """A fresh tiny model: 8x8x3 pixels in 0-255 to 2 logits."""
+    return make_tiny_model()
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def lite0():
+    """The real default backbone with its real weights (built once per test session)."""
+    from core.backbones import load_backbone
+
+    return load_backbone("efficientnet_lite0")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url(tmp_path_factory):
+    """Starts ``streamlit run app.py`` on a free port and yields its URL."""
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("streamlit") / "server.log", "w")
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the Streamlit app did not start within 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed for browser tests (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser page, 1400x1000."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    yield context.new_page()
+    context.close()

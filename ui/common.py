@@ -1,0 +1,143 @@
+"""Widgets and cached resources shared by every page."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.backbones import DEFAULT_BACKBONE, availability, get_spec, list_backbones, load_backbone
+from core.images import ImageInputError, load_image
+
+BACKBONE_KEY = "backbone"
+SAMPLES = {
+    "Chelsea the cat (scikit-image, CC0)": "chelsea",
+    "Coffee cup (scikit-image, CC0)": "coffee",
+    "Rocket on its launch pad (scikit-image, public domain)": "rocket",
+    "Astronaut (scikit-image, public domain)": "astronaut",
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Photo:
+    """A photo a learner gave: its name, pixels and a content digest for cache keys."""
+
+    name: str
+    image: np.ndarray
+    digest: str
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def cached_backbone(name: str):
+    """Loads a backbone once per process; every session shares it, read-only."""
+    return load_backbone(name)
+
+
+@st.cache_data(show_spinner=False)
+def backbone_availability() -> dict[str, tuple[bool, str]]:
+    """Which backbones can be loaded offline, checked once per process."""
+    return {spec.name: availability(spec.name) for spec in list_backbones()}
+
+
+def get_backbone(name: str | None = None):
+    """The selected (or named) backbone, with a spinner the first time it loads."""
+    name = name or selected_backbone()
+    with st.spinner(f"Loading {get_spec(name).display_name} (first time only)..."):
+        return cached_backbone(name)
+
+
+def selected_backbone() -> str:
+    """The backbone chosen in the sidebar for this session."""
+    return st.session_state.get(BACKBONE_KEY, DEFAULT_BACKBONE)
+
+
+def backbone_picker_ui() -> str:
+    """Sidebar picker of the backbone shared by all pages; returns its name."""
+    status = backbone_availability()
+    usable = [s.name for s in list_backbones() if status[s.name][0]]
+    if st.session_state.get(BACKBONE_KEY) not in usable:
+        st.session_state[BACKBONE_KEY] = DEFAULT_BACKBONE if DEFAULT_BACKBONE in usable else usable[0]
+    st.sidebar.selectbox(
+        "Backbone", usable, key=BACKBONE_KEY,
+        format_func=lambda n: f"{get_spec(n).display_name} ({get_spec(n).input_size} px)",
+        help="The pretrained network every page uses.",
+    )
+    with st.sidebar.expander("Which backbones work offline?"):
+        for spec in list_backbones():
+            ok, reason = status[spec.name]
+            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {reason}")
+    return st.session_state[BACKBONE_KEY]
+
+
+def photo_from_bytes(data: bytes, name: str) -> Photo:
+    """Decodes bytes safely into a Photo (raises ImageInputError)."""
+    return Photo(name, load_image(data, name), hashlib.sha1(data).hexdigest())
+
+
+@st.cache_data(show_spinner=False)
+def sample_image(key: str) -> np.ndarray:
+    """One bundled scikit-image sample photo."""
+    import skimage.data
+
+    return np.asarray(getattr(skimage.data, key)(), dtype=np.uint8)[..., :3]
+
+
+def sample_photo(label: str) -> Photo:
+    """A sample photo as a Photo."""
+    image = sample_image(SAMPLES[label])
+    return Photo(label.split(" (")[0], image, hashlib.sha1(image.tobytes()).hexdigest())
+
+
+def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None = None) -> list[Photo]:
+    """Upload, camera or sample: the photos a learner gives, with clear errors for bad files.
+
+    Args:
+        key: widget key prefix, unique per page.
+        multiple: allow several uploads.
+        default_sample: sample shown when nothing is uploaded.
+
+    Returns:
+        The readable photos; unreadable files are reported with ``st.error``.
+    """
+    source = st.radio("Photo source", ["Upload", "Camera", "Sample photo"], horizontal=True, key=f"{key}_source",
+                      index=2 if default_sample else 0)
+    if source == "Sample photo":
+        labels = list(SAMPLES)
+        label = st.selectbox("Sample", labels, key=f"{key}_sample",
+                             index=labels.index(default_sample) if default_sample in labels else 0)
+        return [sample_photo(label)]
+    if source == "Camera":
+        shot = st.camera_input("Take a photo", key=f"{key}_camera")
+        files = [shot] if shot is not None else []
+    else:
+        files = st.file_uploader("Upload photos" if multiple else "Upload a photo", accept_multiple_files=multiple,
+                                 key=f"{key}_upload", type=None)
+        files = (files or []) if multiple else ([files] if files else [])
+    return _decode_all(files)
+
+
+def _decode_all(files) -> list[Photo]:
+    """Decodes uploaded files, reporting each unreadable one and keeping the rest."""
+    photos = []
+    for file in files:
+        try:
+            photos.append(photo_from_bytes(file.getvalue(), file.name))
+        except ImageInputError as exc:
+            st.error(str(exc), icon="🚫")
+    return photos
+
+
+def top_k_chart(predictions, title: str = "", height: int = 260) -> go.Figure:
+    """Horizontal Plotly bar chart of top-k predictions, most probable on top."""
+    preds = list(reversed(predictions))
+    fig = go.Figure(go.Bar(
+        x=[p.prob for p in preds], y=[p.label for p in preds], orientation="h",
+        text=[f"{p.prob:.1%}" for p in preds], textposition="auto", marker_color="#4c78a8",
+        hovertemplate="%{y}: %{x:.2%}<extra></extra>",
+    ))
+    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=30 if title else 10, b=10),
+                      xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(automargin=True))
+    return fig
