@@ -220,7 +220,9 @@ def build_keras_application(spec: BackboneSpec, weights: str | None = "imagenet"
     if weights == "imagenet":
         weights = keras_weights_path(spec)
     factory = getattr(keras.applications, _KERAS_APPS[spec.name])
-    return factory(weights=weights, input_tensor=x, classifier_activation=None)
+    network = factory(weights=weights, input_tensor=x, classifier_activation=None)
+    # Rewrap so the model has one plain input like the Lite models (not a list).
+    return keras.Model(inputs, network.output, name=spec.name)
 
 
 def build_model(name: str, weights: str | None = "imagenet") -> keras.Model:

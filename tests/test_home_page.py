@@ -1,0 +1,46 @@
+"""The app shell and Home page, headless (AppTest) and in a real browser."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+
+@pytest.mark.real_backbone
+def test_home_classifies_the_sample_photo():
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "🐾 Transfer Lab"
+    assert at.sidebar.selectbox[0].value == "efficientnet_lite0"
+    assert at.radio[0].value == "Sample photo"
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+
+
+def test_home_reports_a_bad_upload_and_keeps_running(monkeypatch):
+    at = AppTest.from_file("../app.py", default_timeout=120).run()
+    at.radio[0].set_value("Upload").run()
+    assert not at.exception
+    assert at.info[0].value.startswith("Add a photo")
+
+
+@pytest.mark.browser
+def test_uploading_a_dog_shows_a_dog_class_on_top(app_url, page, shared_data):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    page.get_by_text("Upload", exact=True).click()
+    page.locator('input[type="file"]').set_input_files(str(shared_data / "singles" / "dog_closeup_leonberger.jpg"))
+    chart = page.locator(".js-plotly-plot").first
+    expect(chart).to_be_visible(timeout=120_000)
+    expect(chart.get_by_text("Leonberg")).to_be_visible(timeout=30_000)
+    labels = [tick.text_content() for tick in chart.locator(".ytick text").all()]
+    assert labels[-1] == "Leonberg", labels  # plotly lists y ticks bottom to top; the top bar is last
+
+
+@pytest.mark.browser
+def test_uploading_a_non_image_shows_a_clear_error(app_url, page, shared_data):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)
+    page.get_by_text("Upload", exact=True).click()
+    page.locator('input[type="file"]').set_input_files(str(shared_data / "odd" / "Abyssinian_101.mat"))
+    expect(page.get_by_text("Abyssinian_101.mat is not an image")).to_be_visible(timeout=60_000)
