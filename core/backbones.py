@@ -302,9 +302,9 @@ def _embedding_model(model: keras.Model, layer_name: str) -> keras.Model:
 
 
 def _predict(model: keras.Model, pixels: np.ndarray, batch_size: int) -> np.ndarray:
-    """Runs a model on numpy input in fixed-size batches, without Keras' progress bar."""
+    """Runs a model on numpy input in batches through its compiled predict step (no progress bar)."""
     pixels = np.asarray(pixels, dtype=np.float32)
-    outputs = [np.asarray(model(pixels[i:i + batch_size], training=False))
+    outputs = [np.asarray(model.predict_on_batch(pixels[i:i + batch_size]))
                for i in range(0, len(pixels), batch_size)]
     return np.concatenate(outputs) if outputs else np.zeros((0,) + tuple(model.output.shape[1:]), np.float32)
 

@@ -34,8 +34,8 @@ if photos:
         predictions = classify_images(backbone, [p.image for p in photos], k=5)
     for photo, preds in zip(photos, predictions):
         left, right = st.columns([1, 2])
-        left.image(photo.image, caption=photo.name, use_container_width=True)
+        left.image(photo.image, caption=photo.name, width="stretch")
         right.plotly_chart(top_k_chart(preds, f"Top 5 ImageNet classes ({backbone.spec.display_name})"),
-                           use_container_width=True, key=f"chart_{photo.digest}_{selected_backbone()}")
+                           width="stretch", key=f"chart_{photo.digest}_{selected_backbone()}")
 else:
     st.info("Add a photo to see what the network thinks it shows.")
