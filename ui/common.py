@@ -9,7 +9,15 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.backbones import DEFAULT_BACKBONE, availability, get_spec, list_backbones, load_backbone
+from core.backbones import (
+    DEFAULT_BACKBONE,
+    availability,
+    download_keras_weights,
+    get_spec,
+    list_backbones,
+    load_backbone,
+)
+from core.downloads import ChecksumError, NoNetworkError
 from core.images import ImageInputError, load_image
 
 BACKBONE_KEY = "backbone"
@@ -69,7 +77,25 @@ def backbone_picker_ui() -> str:
         for spec in list_backbones():
             ok, reason = status[spec.name]
             st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {reason}")
+            if not ok and spec.family == "keras_applications":
+                _download_button(spec)
     return st.session_state[BACKBONE_KEY]
+
+
+def _download_button(spec) -> None:
+    """Offers the optional Keras Applications weights download, with progress and a clear offline message."""
+    if not st.button(f"Download {spec.display_name} weights", key=f"download_{spec.name}"):
+        return
+    bar = st.progress(0.0, text="Connecting...")
+    try:
+        download_keras_weights(spec.name, lambda done, total: bar.progress(
+            min(done / total, 1.0) if total else 0.0, text=f"{done / 1e6:.0f} MB"))
+        backbone_availability.clear()
+        st.rerun()
+    except (NoNetworkError, ChecksumError) as exc:
+        st.error(str(exc))
+    finally:
+        bar.empty()
 
 
 def photo_from_bytes(data: bytes, name: str) -> Photo:
