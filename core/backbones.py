@@ -298,7 +298,7 @@ def _embedding_model(model: keras.Model, layer_name: str) -> keras.Model:
     output = model.get_layer(layer_name).output
     if len(output.shape) == 4:
         output = layers.GlobalAveragePooling2D(name="embedding_pool")(output)
-    return keras.Model(model.inputs, output, name=f"{model.name}_embedding")
+    return keras.Model(model.input, output, name=f"{model.name}_embedding")
 
 
 def _predict(model: keras.Model, pixels: np.ndarray, batch_size: int) -> np.ndarray:

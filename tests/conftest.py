@@ -30,7 +30,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory):
-    """Keeps test runs' caches out of the user's cache, but shares converted weights."""
+    """Keeps each test session's caches (converted weights, embeddings) out of the user's cache."""
     os.environ.setdefault("TRANSFER_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
     yield
 
