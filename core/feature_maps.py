@@ -14,7 +14,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from core.heatmaps import SCALES, channel_images, scale_maps
+
 STAGES_VIEW = "stages"
+MAX_TOP_K = 64
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,3 +132,62 @@ def stage_summary(features: FeatureMaps) -> list[dict]:
     """Per stage: label, layer, height, width and channels (for tables and the shape chart)."""
     return [{"stage": s.label, "layer": s.layer, "height": s.shape[0], "width": s.shape[1], "channels": s.shape[2]}
             for s in features.stages]
+
+
+@dataclass(frozen=True)
+class FeatureMapSettings:
+    """What the learner chose to look at: one stage, how many channels, and how to colour them."""
+
+    stage: str
+    top_k: int = 16
+    scale: str = "channel"
+    channel: int | None = None
+    overlay: bool = False
+
+    def __post_init__(self):
+        if not self.stage:
+            raise ValueError("choose a stage")
+        if not 1 <= self.top_k <= MAX_TOP_K:
+            raise ValueError(f"the number of channels must be from 1 to {MAX_TOP_K}, got {self.top_k}")
+        if self.scale not in SCALES:
+            raise ValueError(f"colour scale must be one of {SCALES}, got {self.scale!r}")
+        if self.channel is not None and self.channel < 0:
+            raise ValueError(f"channel must be 0 or more, got {self.channel}")
+
+
+@dataclass(frozen=True, eq=False)
+class StageView:
+    """The pictures of one stage for one photo: its top channels, coloured."""
+
+    stage: StageFeatures
+    channels: tuple[int, ...]
+    strengths: tuple[float, ...]
+    images: tuple[np.ndarray, ...]  # one uint8 RGB picture per channel
+
+
+def render_stage(stage: StageFeatures, channels, scale: str = "channel", cmap: str = "viridis",
+                 min_size: int = 112) -> StageView:
+    """Colours the chosen channels of one stage (see ``core.heatmaps.channel_images``).
+
+    Args:
+        stage: one stage's activations.
+        channels: channel indices, in display order (for example ``top_channels``).
+        scale: ``"channel"`` or ``"shared"`` (shared by the chosen channels).
+        cmap: colour map name.
+        min_size: enlarge small maps (nearest neighbour) to at least this many pixels.
+
+    Returns:
+        A ``StageView``.
+    """
+    channels = tuple(int(c) for c in channels)
+    strengths = channel_strength(stage.activations)
+    images = channel_images(stage.activations, channels, scale, cmap, min_size)
+    return StageView(stage, channels, tuple(float(strengths[c]) for c in channels), tuple(images))
+
+
+def channel_map(stage: StageFeatures, channels, channel: int, scale: str = "channel") -> np.ndarray:
+    """One channel scaled to [0, 1] exactly as in its stage's grid (shared scale spans ``channels``)."""
+    channels = [int(c) for c in channels]
+    if channel not in channels:
+        channels = channels + [channel]
+    return scale_maps(stage.activations[..., channels], scale)[..., channels.index(channel)]
