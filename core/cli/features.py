@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from core.cli import emit_json, progress
@@ -50,7 +51,9 @@ def run(args) -> int:
     for i, stage in enumerate(features.stages):
         channels = top_channels(stage.activations, args.top)
         path = out / f"{i:02d}_{stage.layer}.png"
-        path.write_bytes(to_png_bytes(channel_grid(stage.activations, channels, args.scale, min_size=64)))
+        grid = channel_grid(stage.activations, channels, args.scale, columns=math.ceil(math.sqrt(len(channels))),
+                            min_size=64)
+        path.write_bytes(to_png_bytes(grid))
         rows.append({"stage": stage.label, "layer": stage.layer, "shape": list(stage.shape), "png": str(path),
                      "top_channels": channels})
     if args.json:
