@@ -40,8 +40,8 @@ def channel_grid_ui(features, channels, settings: FeatureMapSettings) -> None:
 def large_channel_ui(features, pixels, channels, settings: FeatureMapSettings, digest: str) -> None:
     """One channel shown large, optionally painted over the photo as the network sees it."""
     left, right = st.columns([1, 2])
-    channel = left.selectbox("Look at one channel", channels, key=f"fm_channel_{digest}_{settings.stage}",
-                             format_func=lambda c: f"channel {c}")
+    channel = left.selectbox("Look at one channel", channels, format_func=lambda c: f"channel {c}",
+                             key=f"fm_channel_{features.backbone}_{digest}_{settings.stage}")
     show_over = left.toggle("Overlay on the photo", key="fm_overlay")
     chosen = FeatureMapSettings(settings.stage, settings.top_k, settings.scale, channel, show_over)
     values = channel_map(features.stage(chosen.stage), channels, chosen.channel, chosen.scale)
@@ -59,10 +59,11 @@ def gradcam_ui(backbone, features, pixels, digest: str) -> None:
     top5 = top_k(probs, 5)
     left, right = st.columns([1, 1])
     with right:
-        pick = st.radio("Explain which class? (top 5)", [p.index for p in top5], key=f"fm_gc_top_{digest}",
+        pick = st.radio("Explain which class? (top 5)", [p.index for p in top5],
+                        key=f"fm_gc_top_{backbone.name}_{digest}",
                         format_func=lambda i: f"{class_name(i)} · {probs[i]:.1%}")
         other = st.selectbox("…or any ImageNet class", range(len(class_names())), index=None,
-                             key=f"fm_gc_any_{digest}", placeholder="Type to search 1000 classes",
+                             key=f"fm_gc_any_{backbone.name}_{digest}", placeholder="Type to search 1000 classes",
                              format_func=lambda i: f"{class_name(i)} ({i})")
     index = int(other if other is not None else pick)
     with st.spinner("Computing Grad-CAM..."):
