@@ -12,6 +12,7 @@ st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
+    st.Page("pages/feature_maps.py", title="Feature maps", icon="🔍", url_path="feature_maps"),
 ]
 
 navigation = st.navigation(PAGES)
