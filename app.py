@@ -12,6 +12,7 @@ st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
+    st.Page("pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
 ]
 
 navigation = st.navigation(PAGES)
