@@ -151,6 +151,60 @@ def run_live(attacker, clean, config, target_name) -> dict:
     return {"final": record, "seconds": time.perf_counter() - started}
 
 
+def sweep_photos(folder: str, uploads: list, limit: int) -> list:
+    """The sweep's photos: the folder's first ``limit`` files, or the uploads."""
+    if not folder:
+        return uploads[:limit]
+    try:
+        return [p for p in (read_photo(path) for path in folder_images(folder)[:limit]) if p is not None]
+    except ValueError as exc:
+        st.error(str(exc), icon="📁")
+        return []
+
+
+def run_sweep(attacker, images, eps_values, config, target_name) -> None:
+    """Runs the sweep with a progress bar, keeping every point in the session as it arrives."""
+    curve = {}
+    st.session_state["adv_sweep"] = {"curve": curve, "method": config.method, "target": target_name,
+                                     "photos": len(images)}
+    bar, stop = st.progress(0.0, text="Sweeping..."), st.empty()
+    stop.button("Stop the sweep (keeps the points so far)", key="adv_sweep_stop")
+    try:
+        total, finished = len(images) * len(eps_values), 0
+        for point in epsilon_sweep(attacker, images, sorted(eps_values), config):
+            curve[point.eps] = (point.successes, point.done)
+            bar.progress((finished + point.done) / total, text=f"epsilon {point.eps}: {point.successes} of "
+                                                               f"{point.done} fooled")
+            finished += point.total if point.done == point.total else 0
+    finally:
+        bar.empty()
+        stop.empty()
+
+
+def sweep_section(attacker, backbone_name, config, target_name) -> None:
+    """Success rate against epsilon over a folder or uploads, as a Plotly curve."""
+    st.caption("How often does the attack work at each budget, over a set of photos? Uses a folder (for "
+               "example a dataset's dog folder), or photos you upload here. Same method, steps and target as above.")
+    folder = st.text_input("Folder of photos for the sweep", value=st.session_state.get("adv_folder", ""),
+                           key="adv_sweep_folder")
+    uploads = [] if folder else photo_input_ui("adv_sweep", multiple=True)
+    left, right = st.columns(2)
+    eps_values = left.multiselect("Epsilons (levels)", list(range(0, 17)), default=[0, 1, 2, 4, 8],
+                                  key="adv_sweep_eps")
+    limit = right.slider("At most this many photos", 2, 150, 12, key="adv_sweep_limit")
+    if st.button("Run the sweep", key="adv_sweep_run", disabled=not eps_values or config is None):
+        photos = sweep_photos(folder, uploads, limit)
+        if photos:
+            images = [prepare_for(attacker, backbone_name, p.image) for p in photos]
+            run_sweep(attacker, images, eps_values, config, target_name)
+        else:
+            st.warning("Give at least one photo for the sweep.")
+    sweep = st.session_state.get("adv_sweep")
+    if sweep and sweep["curve"]:
+        st.plotly_chart(sweep_figure(sweep["curve"], sweep["method"], sweep["target"], sweep["photos"]),
+                        width="stretch", key="adv_sweep_chart")
+
+
 trained = trained_classifier()
 st.header("1. A dog photo")
 photo = choose_photo()
@@ -240,40 +294,4 @@ else:
         st.dataframe(outcome_table(stored[1], "network", bool(res_config.target)), hide_index=True, width="stretch")
 
 st.header("6. Epsilon sweep")
-st.caption("How often does the attack work at each budget, over a set of photos? Uses the folder above "
-           "(for example a dataset's dog folder), or photos you upload here.")
-sweep_folder = st.text_input("Folder of photos for the sweep", value=st.session_state.get("adv_folder", ""),
-                             key="adv_sweep_folder")
-uploads = [] if sweep_folder else photo_input_ui("adv_sweep", multiple=True)
-c1, c2 = st.columns(2)
-eps_values = c1.multiselect("Epsilons (levels)", list(range(0, 17)), default=[0, 1, 2, 4, 8], key="adv_sweep_eps")
-limit = c2.slider("At most this many photos", 2, 150, 12, key="adv_sweep_limit")
-if st.button("Run the sweep", key="adv_sweep_run", disabled=not eps_values or config is None):
-    try:
-        photos = [read_photo(p) for p in folder_images(sweep_folder)[:limit]] if sweep_folder else uploads[:limit]
-    except ValueError as exc:
-        st.error(str(exc), icon="📁")
-        photos = []
-    images = [prepare_for(attacker, backbone_name, p.image) for p in photos if p is not None]
-    if len(images) < 1:
-        st.warning("Give at least one photo for the sweep.")
-    else:
-        curve = {}
-        st.session_state["adv_sweep"] = {"curve": curve, "method": config.method, "target": target_name}
-        bar = st.progress(0.0, text="Sweeping...")
-        st.button("Stop the sweep (keeps the points so far)", key="adv_sweep_stop")
-        try:
-            total = len(images) * len(eps_values)
-            finished = 0
-            for point in epsilon_sweep(attacker, images, sorted(eps_values), config):
-                curve[point.eps] = (point.successes, point.done)  # kept in the session even if stopped
-                finished_now = finished + point.done
-                bar.progress(finished_now / total, text=f"epsilon {point.eps}: {point.successes} of {point.done}")
-                if point.done == point.total:
-                    finished += point.total
-        finally:
-            bar.empty()
-sweep = st.session_state.get("adv_sweep")
-if sweep and sweep["curve"]:
-    st.plotly_chart(sweep_figure(sweep["curve"], sweep["method"], sweep["target"]), width="stretch",
-                    key="adv_sweep_chart")
+sweep_section(attacker, backbone_name, config, target_name)

@@ -89,7 +89,7 @@ def outcome_table(rows: list[dict], first: str, targeted: bool) -> list[dict]:
              "attack": f"✅ {verdict}" if row["survives"] else "❌ undone"} for row in rows]
 
 
-def sweep_figure(curve: dict[int, tuple[int, int]], method: str, target_name: str) -> go.Figure:
+def sweep_figure(curve: dict[int, tuple[int, int]], method: str, target_name: str, photos: int) -> go.Figure:
     """Success rate against epsilon, one point per budget (successes, photos)."""
     eps = sorted(curve)
     rates = [curve[e][0] / curve[e][1] if curve[e][1] else 0 for e in eps]
@@ -98,7 +98,7 @@ def sweep_figure(curve: dict[int, tuple[int, int]], method: str, target_name: st
         customdata=[f"{curve[e][0]} of {curve[e][1]}" for e in eps],
         hovertemplate="eps %{x} levels: %{y:.0%} (%{customdata})<extra></extra>", marker_color="#e45756",
     ))
-    fig.update_layout(title=f"{method.upper()} success rate towards {target_name}", height=360,
+    fig.update_layout(title=f"{method.upper()} success rate towards {target_name}, {photos} photos", height=360,
                       xaxis_title="epsilon (pixel levels out of 255, L-inf)", yaxis_title="photos fooled",
                       yaxis=dict(range=[0, 1.1], tickformat=".0%"), margin=dict(l=10, r=10, t=40, b=10))
     return fig
