@@ -97,7 +97,8 @@ def test_browser_upload_a_dog_and_watch_the_prediction_flip(app_url, page, share
     from playwright.sync_api import expect
 
     page.goto(app_url)  # through the navigation, as a learner arrives
-    page.get_by_role("link", name="Adversarial dog").click()
+    expect(page.get_by_text("Backbone", exact=True)).to_be_visible(timeout=90_000)  # app.py has run: its navigation
+    page.get_by_role("link", name="Adversarial dog", exact=True).click()
     expect(page.get_by_text("no dog among the offline sample photos")).to_be_visible(timeout=60_000)
     page.locator('input[type="file"]').first.set_input_files(str(shared_data / "singles/dog_closeup_leonberger.jpg"))
     expect(page.get_by_text("Leonberg", exact=False).first).to_be_visible(timeout=90_000)
