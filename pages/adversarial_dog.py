@@ -204,6 +204,91 @@ def sweep_section(attacker, backbone_name, config, target_name) -> None:
         st.plotly_chart(sweep_figure(sweep["curve"], sweep["method"], sweep["target"], sweep["photos"]),
                         width="stretch", key="adv_sweep_chart")
 
+def attack_section(photo, attacker, backbone_name, kind, config, target_name):
+    """What the network sees now, the Run button with the live attack; returns the kept result (or None)."""
+    clean = prepare_for(attacker, backbone_name, photo.image)
+    now = measure(attacker, clean, clean, ())["before"][0]
+    st.markdown(f"Right now {attacker.name} sees **{now.label}** ({now.prob:.1%}) in {photo.name}.")
+    key = (photo.digest, config, kind, backbone_name)
+    if st.button("Run the attack", type="primary", disabled=config is None, key="adv_run"):
+        outcome = run_live(attacker, clean, config, target_name)
+        saved = np.asarray(outcome["final"].image)  # what the PNG holds, bit for bit
+        st.session_state["adv_result"] = {"key": key, "clean": clean, "adversarial": saved, "config": config,
+                                          "target_name": target_name, "kind": kind, "backbone": backbone_name,
+                                          "photo": photo.name, "seconds": outcome["seconds"],
+                                          "perturbation": outcome["final"].perturbation}
+    result = st.session_state.get("adv_result")
+    if result is None:
+        st.info(f"Press **Run the attack**: {config.method.upper() if config else 'PGD'} towards {target_name}.")
+        return None
+    if result["key"] != key:
+        st.warning("The photo or settings changed since this result; press **Run the attack** to update it.")
+    return result
+
+
+def result_sections(result, attacker, backbone_name, kind, trained) -> None:
+    """Before and after with the download, then survival and transfer of the kept result."""
+    st.header("3. Before and after")
+    res_config = result["config"]
+    if result["kind"] == "trained" and trained is None:
+        st.warning("The classifier this result attacked is gone; run the attack again.")
+        return
+    res_attacker = attacker if result["kind"] == kind and result["backbone"] == backbone_name else (
+        trained_attacker(trained) if result["kind"] == "trained" else imagenet_attacker(result["backbone"]))
+    factor = amplification_factor(res_config.eps)
+    measured = measure(res_attacker, result["clean"], result["adversarial"], res_config.target)
+    cols = st.columns(3)
+    cols[0].image(result["clean"], caption="Original (as the network sees it)", width="stretch")
+    cols[1].image(result["adversarial"], caption="Adversarial (the PNG below)", width="stretch")
+    cols[2].image(amplify(result["perturbation"], factor), width="stretch", caption=f"The change, amplified "
+                  f"x{factor}: ±{res_config.eps} levels become ±{res_config.eps * factor}")
+    verdict = "✅ The attack worked" if measured["success"] else "❌ The attack did not reach its target"
+    st.markdown(f"**{verdict}** on {result['photo']}: {res_config.method.upper()}, epsilon {res_config.eps}, "
+                f"{res_config.num_steps} step(s), {result['seconds']:.2f} s. Largest change of any pixel: "
+                f"**{measured['linf']} levels of 255** (L2 {measured['l2']:.1f}); {result['target_name']}: "
+                f"{measured['target_prob']:.1%}.")
+    left, right = st.columns(2)
+    left.plotly_chart(top_k_chart(measured["before"], "Before: top 5"), width="stretch", key="adv_before")
+    right.plotly_chart(top_k_chart(measured["after"], "After: top 5"), width="stretch", key="adv_after")
+    st.download_button("Download the adversarial PNG", to_png_bytes(result["adversarial"]),
+                       file_name=f"adversarial_{res_config.method}_eps{res_config.eps}.png", mime="image/png",
+                       icon="⬇️", key="adv_download")
+    survival_section(result, res_attacker, measured["before"][0].index)
+    transfer_section(result)
+
+
+def survival_section(result, res_attacker, clean_top: int) -> None:
+    """JPEG, resize and blur applied to the saved image, each with the prediction it gets."""
+    res_config = result["config"]
+    st.header("4. Does it survive?")
+    st.caption("Everyday changes to the saved image: each one can wash out a change of a level or two.")
+    c1, c2, c3 = st.columns(3)
+    quality = c1.slider("JPEG quality", 10, 95, 75, key="adv_jpeg")
+    scale = c2.slider("Resize to (% and back)", 50, 95, 90, key="adv_scale") / 100
+    radius = c3.slider("Blur radius (pixels)", 0.1, 2.0, 0.5, 0.1, key="adv_blur")
+    rows = survival(res_attacker, result["adversarial"], clean_top, res_config.target,
+                    SurvivalSettings(quality, scale, radius))
+    st.dataframe(outcome_table(rows, "check", bool(res_config.target)), hide_index=True, width="stretch")
+
+
+def transfer_section(result) -> None:
+    """The adversarial image shown to every other offline ImageNet backbone, on request."""
+    res_config = result["config"]
+    st.header("5. Does it transfer?")
+    if result["kind"] == "trained":
+        st.info("Your classifier's classes are not ImageNet classes, so other networks cannot be asked about them.")
+    else:
+        others = other_available_backbones(result["backbone"])
+        st.caption(f"The same adversarial image (resized, not cropped) shown to every other network available "
+                   f"offline: {', '.join(others) or 'none'}.")
+        if others and st.button("Show it to the other networks", key="adv_transfer_run"):
+            rows = transfer([imagenet_attacker(name) for name in others], result["clean"], result["adversarial"],
+                            res_config.target)
+            st.session_state["adv_transfer"] = (result["key"], rows)
+        stored = st.session_state.get("adv_transfer")
+        if stored and stored[0] == result["key"]:
+            st.dataframe(outcome_table(stored[1], "network", bool(res_config.target)), hide_index=True, width="stretch")
+
 
 trained = trained_classifier()
 st.header("1. A dog photo")
@@ -211,9 +296,6 @@ photo = choose_photo()
 st.header("2. The attack")
 kind, target, target_name = choose_target(trained)
 config = choose_settings(target)
-if photo is None:
-    st.info("Add a photo of a dog (or any photo) to attack it.")
-    st.stop()
 if kind == "trained":
     attacker, backbone_name = trained_attacker(trained), trained["backbone"]
     st.caption(f"Attacking your own classifier (classes: {', '.join(trained['classes'])}) on {backbone_name}.")
@@ -221,77 +303,11 @@ else:
     backbone_name = selected_backbone()
     get_backbone(backbone_name)
     attacker = imagenet_attacker(backbone_name)
-
-clean = prepare_for(attacker, backbone_name, photo.image)
-now = measure(attacker, clean, clean, ())["before"][0]
-st.markdown(f"Right now {attacker.name} sees **{now.label}** ({now.prob:.1%}) in {photo.name}.")
-key = (photo.digest, config, kind, backbone_name)
-if st.button("Run the attack", type="primary", disabled=config is None, key="adv_run"):
-    outcome = run_live(attacker, clean, config, target_name)
-    saved = np.asarray(outcome["final"].image)  # what the PNG holds, bit for bit
-    st.session_state["adv_result"] = {"key": key, "clean": clean, "adversarial": saved, "config": config,
-                                      "target_name": target_name, "kind": kind, "backbone": backbone_name,
-                                      "photo": photo.name, "seconds": outcome["seconds"],
-                                      "perturbation": outcome["final"].perturbation}
-
-result = st.session_state.get("adv_result")
-if result is None:
-    st.info(f"Press **Run the attack**: {config.method.upper() if config else 'PGD'} towards {target_name}.")
-    st.stop()
-if result["key"] != key:
-    st.warning("The photo or settings changed since this result; press **Run the attack** to update it.")
-
-st.header("3. Before and after")
-res_config = result["config"]
-if result["kind"] == "trained" and trained is None:
-    st.warning("The classifier this result attacked is gone; run the attack again.")
-    st.stop()
-res_attacker = attacker if result["kind"] == kind and result["backbone"] == backbone_name else (
-    trained_attacker(trained) if result["kind"] == "trained" else imagenet_attacker(result["backbone"]))
-factor = amplification_factor(res_config.eps)
-measured = measure(res_attacker, result["clean"], result["adversarial"], res_config.target)
-cols = st.columns(3)
-cols[0].image(result["clean"], caption="Original (as the network sees it)", width="stretch")
-cols[1].image(result["adversarial"], caption="Adversarial (the PNG below)", width="stretch")
-cols[2].image(amplify(result["perturbation"], factor), width="stretch",
-              caption=f"The change, amplified x{factor}: ±{res_config.eps} levels become ±{res_config.eps * factor}")
-verdict = "✅ The attack worked" if measured["success"] else "❌ The attack did not reach its target"
-st.markdown(f"**{verdict}** on {result['photo']}: {res_config.method.upper()}, epsilon {res_config.eps}, "
-            f"{res_config.num_steps} step(s), {result['seconds']:.2f} s. Largest change of any pixel: "
-            f"**{measured['linf']} levels of 255** (L2 {measured['l2']:.1f}); {result['target_name']}: "
-            f"{measured['target_prob']:.1%}.")
-left, right = st.columns(2)
-left.plotly_chart(top_k_chart(measured["before"], "Before: top 5"), width="stretch", key="adv_before")
-right.plotly_chart(top_k_chart(measured["after"], "After: top 5"), width="stretch", key="adv_after")
-st.download_button("Download the adversarial PNG", to_png_bytes(result["adversarial"]),
-                   file_name=f"adversarial_{res_config.method}_eps{res_config.eps}.png", mime="image/png",
-                   icon="⬇️", key="adv_download")
-
-st.header("4. Does it survive?")
-st.caption("Everyday changes to the saved image: each one can wash out a change of a level or two.")
-c1, c2, c3 = st.columns(3)
-quality = c1.slider("JPEG quality", 10, 95, 75, key="adv_jpeg")
-scale = c2.slider("Resize to (% and back)", 50, 95, 90, key="adv_scale") / 100
-radius = c3.slider("Blur radius (pixels)", 0.1, 2.0, 0.5, 0.1, key="adv_blur")
-clean_top = measured["before"][0].index
-rows = survival(res_attacker, result["adversarial"], clean_top, res_config.target,
-                SurvivalSettings(quality, scale, radius))
-st.dataframe(outcome_table(rows, "check", bool(res_config.target)), hide_index=True, width="stretch")
-
-st.header("5. Does it transfer?")
-if result["kind"] == "trained":
-    st.info("Your classifier's classes are not ImageNet classes, so other networks cannot be asked about them.")
+if photo is None:
+    st.info("Add a photo of a dog (or any photo) to attack it.")
 else:
-    others = other_available_backbones(result["backbone"])
-    st.caption(f"The same adversarial image (resized, not cropped) shown to every other network available "
-               f"offline: {', '.join(others) or 'none'}.")
-    if others and st.button("Show it to the other networks", key="adv_transfer_run"):
-        rows = transfer([imagenet_attacker(name) for name in others], result["clean"], result["adversarial"],
-                        res_config.target)
-        st.session_state["adv_transfer"] = (result["key"], rows)
-    stored = st.session_state.get("adv_transfer")
-    if stored and stored[0] == result["key"]:
-        st.dataframe(outcome_table(stored[1], "network", bool(res_config.target)), hide_index=True, width="stretch")
-
+    result = attack_section(photo, attacker, backbone_name, kind, config, target_name)
+    if result is not None:
+        result_sections(result, attacker, backbone_name, kind, trained)
 st.header("6. Epsilon sweep")
 sweep_section(attacker, backbone_name, config, target_name)

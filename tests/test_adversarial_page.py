@@ -82,6 +82,7 @@ def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_cur
     assert not at.exception
     assert "Attacking your own classifier" in _texts(at)
     assert "not ImageNet classes" in _texts(at)
+    at.text_input(key="adv_sweep_folder").set_value(str(shared_data / "singles")).run()
     at.multiselect(key="adv_sweep_eps").set_value([0, 16]).run()
     at.slider(key="adv_sweep_limit").set_value(3).run()
     at.button(key="adv_sweep_run").click().run()
