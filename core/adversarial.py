@@ -257,7 +257,8 @@ def attack(attacker: Attacker, image: np.ndarray, config: AttackConfig, k: int =
     """
     clean = _check_image(image, attacker.input_size)[None]
     started = time.perf_counter()
-    clean_top = attacker.probabilities(clean).argmax(axis=-1)
+    # only an untargeted attack needs the clean top-1 before the first step
+    clean_top = attacker.probabilities(clean).argmax(axis=-1) if not config.targeted else np.zeros(1, int)
     mask, direction = _target_mask(config, attacker.num_classes, clean_top)
     best, best_key = None, None
     for step, x, probs in _iterates(attacker, clean, config, mask, direction):
