@@ -272,3 +272,15 @@ def test_lite0_fgsm_record_stream_and_survival(lite0, shared_data):
     assert records[1].linf == 2 and records[0].top[0].label == "Leonberg"
     rows = survival(attacker, records[-1].image, records[0].top[0].index, (SIAMESE,))
     assert len(rows) == 4
+
+
+def test_cli_reports_bad_input_with_exit_status_2(tmp_path, capsys):
+    from core.cli import main
+
+    not_an_image = tmp_path / "notes.jpg"
+    not_an_image.write_text("not a photo")
+    assert main(["attack", str(not_an_image), "--target", "284", "--out", str(tmp_path / "out")]) == 2
+    assert "not an image" in capsys.readouterr().err
+    assert main(["attack", str(not_an_image), "--target", "284", "--eps", "300", "--out", str(tmp_path)]) == 2
+    assert "eps must be" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
