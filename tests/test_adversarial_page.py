@@ -1,0 +1,114 @@
+"""The Adversarial dog page: AppTest runs of the page and a browser flow that flips a dog into a cat."""
+
+from __future__ import annotations
+
+import keras
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT, make_tiny_model
+
+PAGE = "pages/adversarial_dog.py"
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    at.switch_page(PAGE)
+    at.run()
+    return at
+
+
+def _texts(at) -> str:
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption] + [i.value for i in at.info]
+                     + [w.value for w in at.warning] + [e.value for e in at.error])
+
+
+def _folder(at, folder, file_name):
+    at.radio(key="adv_where").set_value("A folder of photos").run()
+    at.text_input(key="adv_folder").set_value(str(folder)).run()
+    select = at.selectbox(key="adv_folder_file")
+    select.set_value(next(o for o in select.options if o == file_name)).run()
+
+
+def test_page_asks_for_a_photo_and_says_there_is_no_dog_sample():
+    at = _page()
+    assert not at.exception
+    text = _texts(at)
+    assert "no dog among the offline sample photos" in text
+    assert "Add a photo of a dog" in text
+    assert at.slider(key="adv_eps").value == 2 and at.slider(key="adv_steps").value == 10
+
+
+def test_a_folder_that_does_not_exist_gets_a_clear_message(tmp_path):
+    at = _page()
+    at.radio(key="adv_where").set_value("A folder of photos").run()
+    at.text_input(key="adv_folder").set_value(str(tmp_path / "nowhere")).run()
+    assert not at.exception
+    assert any("is not a folder" in e.value for e in at.error)
+
+
+@pytest.mark.real_backbone
+def test_folder_photo_attack_turns_the_leonberger_into_a_siamese_cat(shared_data):
+    at = _page()
+    _folder(at, shared_data / "singles", "dog_closeup_leonberger.jpg")
+    assert "sees **Leonberg**" in _texts(at)
+    at.button(key="adv_run").click().run()
+    assert not at.exception
+    text = _texts(at)
+    assert "The attack worked" in text
+    assert "Largest change of any pixel: **2 levels of 255**" in text
+    assert len(at.get("download_button")) == 1
+    survival = at.dataframe[0].value
+    assert list(survival["check"]) == ["none (as saved)", "JPEG re-compression", "small resize", "slight blur"]
+    assert survival["attack"].iloc[0].startswith("✅")
+
+
+def _trained_model():
+    base = make_tiny_model(num_classes=2)
+    return keras.Model(base.inputs, keras.layers.Softmax()(base.outputs[0]))
+
+
+def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_curve(shared_data):
+    at = _page()
+    at.session_state["trained_model"] = {"model": _trained_model(), "classes": ["my dog", "my cat"],
+                                         "backbone": "efficientnet_lite0"}
+    at.run()
+    _folder(at, shared_data / "singles", "dog_samoyed_fullbody.jpg")
+    assert "Your classifier: my cat" in at.selectbox(key="adv_target").options
+    at.selectbox(key="adv_target").set_value("Your classifier: my cat").run()
+    at.slider(key="adv_eps").set_value(16).run()
+    at.button(key="adv_run").click().run()
+    assert not at.exception
+    assert "Attacking your own classifier" in _texts(at)
+    assert "not ImageNet classes" in _texts(at)
+    at.text_input(key="adv_sweep_folder").set_value(str(shared_data / "singles")).run()
+    at.multiselect(key="adv_sweep_eps").set_value([0, 16]).run()
+    at.slider(key="adv_sweep_limit").set_value(3).run()
+    at.button(key="adv_sweep_run").click().run()
+    assert not at.exception
+    sweep = at.session_state["adv_sweep"]
+    assert sorted(sweep["curve"]) == [0, 16] and all(done == 3 for _, done in sweep["curve"].values())
+    assert sweep["curve"][16][0] >= sweep["curve"][0][0]
+
+
+@pytest.mark.browser
+@pytest.mark.real_backbone
+def test_browser_upload_a_dog_and_watch_the_prediction_flip(app_url, page, shared_data, tmp_path):
+    from playwright.sync_api import expect
+
+    page.goto(app_url)  # through the navigation, as a learner arrives
+    expect(page.get_by_text("Backbone", exact=True)).to_be_visible(timeout=90_000)  # app.py has run: its navigation
+    page.get_by_role("link", name="Adversarial dog", exact=True).click()
+    expect(page.get_by_text("no dog among the offline sample photos")).to_be_visible(timeout=60_000)
+    page.locator('input[type="file"]').first.set_input_files(str(shared_data / "singles/dog_closeup_leonberger.jpg"))
+    expect(page.get_by_text("Leonberg", exact=False).first).to_be_visible(timeout=90_000)
+    expect(page.get_by_text("sees Leonberg")).to_be_visible(timeout=90_000)
+    page.get_by_role("button", name="Run the attack").click()
+    expect(page.get_by_text("The attack worked")).to_be_visible(timeout=120_000)
+    expect(page.get_by_text("Largest change of any pixel: 2 levels of 255")).to_be_visible()
+    expect(page.get_by_text("Adversarial (the PNG below)")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").get_by_text("Siamese cat").first).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the adversarial PNG").click()
+    assert download.value.suggested_filename == "adversarial_pgd_eps2.png"
