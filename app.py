@@ -12,6 +12,7 @@ st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
+    st.Page("pages/ideal_cat.py", title="Ideal cat", icon="🐱", url_path="ideal_cat"),
 ]
 
 navigation = st.navigation(PAGES)
