@@ -108,11 +108,10 @@ def capped_app_url(tmp_path_factory):
 WATCH_CAPTIONS = """() => {
   window.__steps = [];
   new MutationObserver(() => {
-    for (const el of document.querySelectorAll('[data-testid="stImageCaption"], figcaption, div')) {
-      const m = (el.childElementCount === 0 ? el.textContent : '').match(/step (\\d+)\\/(\\d+)/);
-      if (m && !window.__steps.includes(m[0])) window.__steps.push(m[0]);
+    for (const m of document.body.innerText.matchAll(/step (\\d+)\\/(\\d+)/g)) {
+      if (!window.__steps.includes(m[0])) window.__steps.push(m[0]);
     }
-  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+  }).observe(document.body, {subtree: true, childList: true, characterData: true, attributes: true});
 }"""
 
 
