@@ -247,7 +247,12 @@ def gallery_ui() -> None:
     for i, result in enumerate(reversed(gallery[-12:])):
         stopped = " (stopped)" if result.stopped else ""
         cols[i % 6].image(result.image, width="stretch",
-                          caption=f"{result.config.mode} · {result.target.label}{stopped} · {result.made_on}")
+                          caption=f"{result.config.mode} · {result.target.label}{stopped} · {made_on_name(result)}")
+
+
+def made_on_name(result: Result) -> str:
+    """Display name of the network a result was made on."""
+    return "your classifier" if result.target.trained else get_spec(result.made_on).display_name
 
 
 def visualiser_for(target: Target, backbone_name: str) -> Visualiser:
