@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,7 +25,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from core.backbones import load_backbone  # noqa: E402
-from core.ideal import IdealConfig, Visualiser, judge  # noqa: E402
+from core.ideal import IdealConfig, Visualiser, judge, mode_config  # noqa: E402
 from core.imagenet import CAT_CLASSES, class_name  # noqa: E402
 
 # (target classes, classes whose summed Lite2 probability is reported)
@@ -49,7 +50,8 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=256)
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="bench/out_ideal_cat")
+    parser.add_argument("--out", default=os.path.join(tempfile.gettempdir(), "ideal_cat_bench"),
+                        help="folder for the PNGs (look at them: a learner should see the class)")
     parser.add_argument("--naive", action="store_true", help="also run the naive mode for every target")
     args = parser.parse_args()
     out = Path(args.out)
@@ -58,16 +60,15 @@ def main() -> int:
     visualiser = Visualiser(maker.model, name="Lite0")
     warm = time.perf_counter()
     list(visualiser.run(IdealConfig(classes=(284,), steps=1, size=args.size)))
-    list(visualiser.run(IdealConfig(classes=(284,), steps=1, size=args.size, mode="naive", total_variation=1.0)))
+    list(visualiser.run(mode_config("naive", classes=(284,), steps=1, size=args.size)))
     print(f"compile (trace both steps once): {time.perf_counter() - warm:.1f} s; "
           f"CPU cores visible: {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
     print(f"{'target':<24} {'mode':<13} {'Lite0 (own)':>11} {'Lite2':>7} {'Lite2 top-1':<26} {'seconds':>7}")
     for classes, judged in TARGETS:
         modes = ("recognisable", "naive") if args.naive or classes == (284,) else ("recognisable",)
         for mode in modes:
-            extra = dict(learning_rate=0.01, total_variation=1.0) if mode == "naive" else {}
-            config = IdealConfig(classes=classes, mode=mode, steps=args.steps, size=args.size, seed=args.seed,
-                                 record_every=args.steps, **extra)
+            config = mode_config(mode, classes=classes, steps=args.steps, size=args.size, seed=args.seed,
+                                 record_every=args.steps)
             path, seconds = run_one(visualiser, config, out)
             png = np.asarray(Image.open(path).convert("RGB"))
             own, _ = judge(maker, png, judged)

@@ -119,6 +119,25 @@ class IdealConfig:
         return tuple(float(getattr(self, r.name)) for r in REGULARISERS)
 
 
+NAIVE_LEARNING_RATE, NAIVE_TOTAL_VARIATION = 0.01, 1.0
+
+
+def mode_config(mode: str = "recognisable", **settings) -> IdealConfig:
+    """A config with the mode's own defaults: the naive mode keeps the lesson's pixel step and some TV.
+
+    Args:
+        mode: ``"recognisable"`` or ``"naive"``.
+        **settings: other ``IdealConfig`` fields.
+
+    Returns:
+        The config; in naive mode, learning rate 0.01 and total variation at least 1.
+    """
+    if mode == "naive":
+        settings = {**settings, "learning_rate": NAIVE_LEARNING_RATE,
+                    "total_variation": max(NAIVE_TOTAL_VARIATION, settings.get("total_variation", 0.0))}
+    return IdealConfig(mode=mode, **settings)
+
+
 @dataclass(frozen=True, eq=False)
 class StepRecord:
     """The state of a run after ``step`` steps.

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.backbones import get_spec
-from core.ideal import IdealConfig, Visualiser, judge_model, second_opinion, target_label
+from core.ideal import IdealConfig, Visualiser, judge_model, mode_config, second_opinion, target_label
 from core.imagenet import CAT_CLASSES, class_name, search_classes
 from core.images import to_png_bytes
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
@@ -110,14 +110,6 @@ def settings_ui(target: Target, input_size: int) -> tuple[tuple[str, ...], dict]
             blur=cols[1].slider("Blur", 0.0, 200.0, 0.0, 10.0, key="ideal_blur"),
             l2=cols[2].slider("L2 (towards grey)", 0.0, 100.0, 0.0, 5.0, key="ideal_l2"))
     return modes, dict(classes=target.classes, steps=steps, size=size, seed=int(seed), step_cap=step_cap(), **weights)
-
-
-def mode_config(mode: str, settings: dict) -> IdealConfig:
-    """The run's config: the naive mode keeps the lesson's recipe (pixels, smaller step, some TV)."""
-    if mode == "naive":
-        settings = {**settings, "learning_rate": 0.01,
-                    "total_variation": max(1.0, settings["total_variation"])}
-    return IdealConfig(mode=mode, **settings)
 
 
 def probability_chart(curve, title: str) -> go.Figure:
@@ -288,7 +280,7 @@ if target is not None:
     start = go_col.button("Generate", type="primary", key="ideal_go", icon="✨")
     stop_col.button("Stop", key="ideal_stop", icon="⏹️", help="Stops the run and keeps the current image.")
     try:
-        configs = [mode_config(mode, settings) for mode in modes]
+        configs = [mode_config(mode, **settings) for mode in modes]
     except ValueError as exc:
         st.error(str(exc))
         configs = []

@@ -275,3 +275,12 @@ def test_cli_refuses_a_bad_class_list(capsys):
         main(["ideal", "--class", "284,cat", "--out", "x.png"])
     assert exit_info.value.code == 2
     assert "--class" in capsys.readouterr().err
+
+
+def test_naive_mode_config_keeps_the_lessons_recipe():
+    from core.ideal import mode_config
+
+    naive = mode_config("naive", classes=(284,), total_variation=0.0)
+    assert (naive.learning_rate, naive.total_variation) == (0.01, 1.0)
+    assert mode_config("naive", classes=(284,), total_variation=3.0).total_variation == 3.0
+    assert mode_config(classes=(284,)) == IdealConfig(classes=(284,))

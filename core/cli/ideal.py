@@ -38,11 +38,11 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Runs the visualisation, saves the PNG and reports the target probability measured on it."""
     from core.backbones import load_backbone
-    from core.ideal import IdealConfig, Visualiser, judge
+    from core.ideal import Visualiser, judge, mode_config
     from core.images import load_image_file
 
     try:
-        config = IdealConfig(classes=args.classes, mode=args.mode, steps=args.steps, size=args.size,
+        config = mode_config(args.mode, classes=args.classes, steps=args.steps, size=args.size,
                              seed=args.seed, record_every=32)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
