@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
     st.Page("pages/feature_maps.py", title="Feature maps", icon="🔍", url_path="feature_maps"),
     st.Page("pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
+    st.Page("pages/ideal_cat.py", title="Ideal cat", icon="🐱", url_path="ideal_cat"),
 ]
 
 navigation = st.navigation(PAGES)
