@@ -13,8 +13,8 @@ st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
     st.Page("pages/feature_maps.py", title="Feature maps", icon="🔍", url_path="feature_maps"),
-    st.Page("pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
     st.Page("pages/ideal_cat.py", title="Ideal cat", icon="🐱", url_path="ideal_cat"),
+    st.Page("pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
 ]
 
 navigation = st.navigation(PAGES)
