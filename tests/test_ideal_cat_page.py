@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.transfer_model import assemble, build_head
-from tests.conftest import ROOT, _free_port, make_tiny_model
+from tests.conftest import ROOT, make_tiny_model, running_app
 
 PAGE = "pages/ideal_cat.py"
 
@@ -80,28 +74,9 @@ def test_the_learners_own_class_can_be_the_target(monkeypatch):
 
 @pytest.fixture(scope="module")
 def capped_app_url(tmp_path_factory):
-    """The app on a free port with steps capped at 16, so a browser run takes seconds."""
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("ideal_app") / "server.log", "w")
-    env = {**os.environ, "TRANSFER_LAB_STEP_CAP": "16"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
-           str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(120):
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.5)
-        else:
-            pytest.fail("the Streamlit app did not start within 60 s")
+    """The app with steps capped at 16, so a browser run takes seconds."""
+    with running_app(tmp_path_factory.mktemp("ideal_app"), {"TRANSFER_LAB_STEP_CAP": "16"}) as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 # Records every "step N/M" caption the page ever shows, however briefly.

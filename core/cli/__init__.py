@@ -40,4 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     """Runs one subcommand and returns its exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as exc:  # bad settings or an unreadable photo (ImageInputError is a ValueError)
+        progress(f"error: {exc}")
+        return 2

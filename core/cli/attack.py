@@ -45,16 +45,12 @@ def run(args) -> int:
     """Attacks the photo, saves the three PNGs and reports what the saved files are classified as."""
     from core.adversarial import AttackConfig, Attacker, amplification_factor, amplify, attack, measure
     from core.backbones import load_backbone
-    from core.images import ImageInputError, load_image_file, to_png_bytes
+    from core.images import load_image_file, to_png_bytes
 
-    try:
-        config = AttackConfig(method=args.method, eps=args.eps, steps=args.steps, target=args.target,
-                              random_start=args.random_start, seed=args.seed)
-        image = load_image_file(args.image)
-        backbone = load_backbone(args.backbone)
-    except (ValueError, ImageInputError) as exc:
-        progress(f"error: {exc}")
-        return 2
+    config = AttackConfig(method=args.method, eps=args.eps, steps=args.steps, target=args.target,
+                          random_start=args.random_start, seed=args.seed)
+    image = load_image_file(args.image)
+    backbone = load_backbone(args.backbone)
     progress(f"preparing {backbone.spec.display_name}'s input gradient (once)")
     attacker = Attacker.for_backbone(backbone).warm_up()
     clean = backbone.prepare(image)

@@ -35,14 +35,10 @@ def run(args) -> int:
     from core.backbones import load_backbone
     from core.feature_maps import extract_features, top_channels
     from core.heatmaps import channel_grid
-    from core.images import ImageInputError, load_image_file, to_png_bytes
+    from core.images import load_image_file, to_png_bytes
 
-    try:
-        image = load_image_file(args.image)
-        backbone = load_backbone(args.backbone)
-    except (ImageInputError, ValueError) as exc:
-        progress(f"error: {exc}")
-        return 2
+    image = load_image_file(args.image)
+    backbone = load_backbone(args.backbone)
     progress(f"feature maps of {args.image} with {backbone.spec.display_name}")
     features = extract_features(backbone, backbone.prepare(image))
     out = Path(args.out)

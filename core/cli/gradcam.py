@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.cli import emit_json, progress
+from core.cli import emit_json
 
 
 def register(subparsers) -> None:
@@ -25,16 +25,12 @@ def run(args) -> int:
     from core.classify import softmax
     from core.gradcam import grad_cam, gradcam_overlay
     from core.imagenet import class_name
-    from core.images import ImageInputError, load_image_file, to_png_bytes
+    from core.images import load_image_file, to_png_bytes
 
-    try:
-        image = load_image_file(args.image)
-        backbone = load_backbone(args.backbone)
-        pixels = backbone.prepare(image)
-        result = grad_cam(backbone, pixels, args.class_index)
-    except (ImageInputError, ValueError) as exc:
-        progress(f"error: {exc}")
-        return 2
+    image = load_image_file(args.image)
+    backbone = load_backbone(args.backbone)
+    pixels = backbone.prepare(image)
+    result = grad_cam(backbone, pixels, args.class_index)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(to_png_bytes(gradcam_overlay(pixels, result.heatmap)))

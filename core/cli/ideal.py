@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 from core.cli import emit_json, progress
@@ -41,12 +40,8 @@ def run(args) -> int:
     from core.ideal import Visualiser, judge, mode_config
     from core.images import load_image_file
 
-    try:
-        config = mode_config(args.mode, classes=args.classes, steps=args.steps, size=args.size,
-                             seed=args.seed, record_every=32)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    config = mode_config(args.mode, classes=args.classes, steps=args.steps, size=args.size,
+                         seed=args.seed, record_every=32)
     backbone = load_backbone(args.backbone)
     start = time.perf_counter()
     image = None
