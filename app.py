@@ -13,6 +13,7 @@ st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
 PAGES = [
     st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
     st.Page("pages/feature_maps.py", title="Feature maps", icon="🔍", url_path="feature_maps"),
+    st.Page("pages/transfer_training.py", title="Transfer training", icon="🎓", url_path="transfer_training"),
     st.Page("pages/ideal_cat.py", title="Ideal cat", icon="🐱", url_path="ideal_cat"),
     st.Page("pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
 ]

@@ -1,0 +1,129 @@
+"""Safe extraction of dataset archives: no zip slip, no zip bombs, no links out of the folder."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+MAX_FILES = 50_000
+MAX_BYTES = 4 * 1024**3
+
+
+class ArchiveError(ValueError):
+    """An archive was refused or could not be read; the message says why."""
+
+
+def _check_member_name(name: str) -> None:
+    """Refuses absolute paths, drive letters and ``..`` (zip slip)."""
+    posix = name.replace("\\", "/")
+    parts = PurePosixPath(posix).parts
+    if posix.startswith("/") or (parts and ":" in parts[0]) or ".." in parts:
+        raise ArchiveError(f"the archive entry {name!r} points outside its folder (absolute path or '..'); "
+                           "refusing the whole archive")
+
+
+def _check_totals(count: int, total: int, max_files: int, max_bytes: int) -> None:
+    """Refuses archives that unpack to too many files or bytes (zip bombs)."""
+    if count > max_files:
+        raise ArchiveError(f"the archive holds {count:,} files, more than the {max_files:,} allowed")
+    if total > max_bytes:
+        raise ArchiveError(f"the archive unpacks to {total / 1e6:,.0f} MB, more than the "
+                           f"{max_bytes / 1e6:,.0f} MB allowed")
+
+
+def extract_zip(source, dest: str | Path, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> Path:
+    """Extracts a zip file after checking every entry.
+
+    Entries are checked before anything is written, and the bytes actually
+    written are counted too, so a header that lies about sizes cannot get
+    past the limit.
+
+    Args:
+        source: a path or a binary file object (e.g. an upload).
+        dest: folder to extract into (created).
+        max_files: most entries accepted.
+        max_bytes: most uncompressed bytes accepted.
+
+    Returns:
+        ``dest`` as a Path.
+
+    Raises:
+        ArchiveError: not a zip, an unsafe entry name, a link, or over a limit.
+    """
+    dest = Path(dest)
+    try:
+        archive = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveError(f"this is not a readable .zip file ({exc})") from None
+    with archive:
+        infos = archive.infolist()
+        for info in infos:
+            _check_member_name(info.filename)
+            if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                raise ArchiveError(f"the archive entry {info.filename!r} is a symbolic link; refusing the archive")
+        _check_totals(len(infos), sum(i.file_size for i in infos), max_files, max_bytes)
+        dest.mkdir(parents=True, exist_ok=True)
+        written = 0
+        for info in infos:
+            written = _extract_member(archive, info, dest, written, max_bytes)
+    return dest
+
+
+def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, written: int, max_bytes: int) -> int:
+    """Writes one entry, counting real bytes against the limit; returns the new total."""
+    target = dest / info.filename.replace("\\", "/")
+    if info.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return written
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with archive.open(info) as src, open(target, "wb") as out:
+            while block := src.read(1 << 20):
+                written += len(block)
+                if written > max_bytes:
+                    raise ArchiveError(f"the archive unpacks to more than the {max_bytes / 1e6:,.0f} MB allowed")
+                out.write(block)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise ArchiveError(f"the archive entry {info.filename!r} is damaged ({exc})") from None
+    return written
+
+
+def extract_tar(path: str | Path, dest: str | Path, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> Path:
+    """Extracts a (gzipped) tar with the same checks, using tarfile's ``data`` filter.
+
+    Args:
+        path: the archive.
+        dest: folder to extract into (created).
+        max_files: most entries accepted.
+        max_bytes: most uncompressed bytes accepted.
+
+    Returns:
+        ``dest`` as a Path.
+
+    Raises:
+        ArchiveError: unreadable, unsafe entry, or over a limit.
+    """
+    dest = Path(dest)
+    try:
+        with tarfile.open(path) as archive:
+            members = archive.getmembers()
+            for member in members:
+                _check_member_name(member.name)
+            _check_totals(len(members), sum(m.size for m in members), max_files, max_bytes)
+            dest.mkdir(parents=True, exist_ok=True)
+            archive.extractall(dest, filter="data")
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise ArchiveError(f"{Path(path).name} is not a readable archive ({exc})") from None
+    return dest
+
+
+def dataset_root(folder: str | Path) -> Path:
+    """The folder that holds the class folders: skips a single wrapping folder and macOS litter."""
+    folder = Path(folder)
+    shutil.rmtree(folder / "__MACOSX", ignore_errors=True)
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
+        return entries[0]
+    return folder

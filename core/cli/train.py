@@ -1,0 +1,114 @@
+"""``train`` subcommand: train a classifier head on a frozen backbone and save the whole model."""
+
+from __future__ import annotations
+
+import argparse
+
+from core.cli import emit_json, progress
+
+
+def _positive(value: str) -> int:
+    """Parses a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return number
+
+
+def register(subparsers) -> None:
+    """Adds the subcommand."""
+    parser = subparsers.add_parser("train", help="train a classifier on a frozen backbone (cached embeddings)")
+    parser.add_argument("--data", required=True, help="a folder, a .zip, 'oxford-pets' or 'cats-vs-dogs'")
+    parser.add_argument("--task", required=True, choices=["species", "breeds", "folders"])
+    parser.add_argument("--backbone", default="efficientnet_lite0")
+    parser.add_argument("--per-class", type=int, default=0, help="at most N photos per class (0: all)")
+    parser.add_argument("--epochs", type=_positive, default=20)
+    parser.add_argument("--batch-size", type=_positive, default=32)
+    parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--val-fraction", type=float, default=0.2)
+    parser.add_argument("--official-split", action="store_true", help="use Oxford-IIIT Pet's trainval/test split")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", required=True, metavar="MODEL.keras")
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Loads the data, extracts (cached) embeddings, trains the head and saves the assembled model."""
+    from core.archives import ArchiveError
+    from core.datasets import DatasetError, limit_per_class, open_dataset
+    from core.downloads import ChecksumError, NoNetworkError
+    from core.training import HeadSettings
+
+    if not args.out.endswith(".keras"):
+        progress("error: --out must end with .keras")
+        return 2
+    try:
+        settings = HeadSettings(learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
+                                seed=args.seed)
+        dataset = limit_per_class(open_dataset(args.data, args.task, progress=_download_progress()),
+                                  args.per_class, args.seed)
+    except (DatasetError, ArchiveError, NoNetworkError, ChecksumError, ValueError) as exc:
+        progress(f"error: {exc}")
+        return 2
+    result = _train(dataset, args, settings)
+    if args.json:
+        emit_json(result)
+    else:
+        print(f"{len(result['classes'])} classes, {result['train_count']} training and {result['val_count']} "
+              f"validation photos: validation accuracy {result['val_accuracy']:.1%} in {result['seconds']:.1f} s; "
+              f"saved {args.out}")
+    return 0
+
+
+def _train(dataset, args, settings) -> dict:
+    """The training run itself; returns the JSON result."""
+    import time
+
+    from core.backbones import load_backbone
+    from core.embeddings import embedder_for, run_extraction
+    from core.evaluation import evaluate_probs
+    from core.training import train_head
+    from core.transfer import export_model, prepare_data
+
+    start = time.perf_counter()
+    for note in dataset.skipped:
+        progress(f"skipped {note}")
+    backbone = load_backbone(args.backbone)
+    embeddings, _ = run_extraction(embedder_for(backbone), dataset.samples, on_step=_extraction_progress)
+    for name, message in embeddings.failed:
+        progress(f"skipped {name}: {message}")
+    data = prepare_data(dataset, embeddings, args.val_fraction, args.seed, args.official_split)
+    if data.split.duplicate_groups:
+        progress(f"found {len(data.split.duplicate_groups)} groups of near-duplicate photos; "
+                 "each group stays on one side of the split")
+    trained = train_head(*data.train, len(dataset.classes), *data.val, settings=settings,
+                         on_epoch=lambda r: progress(f"epoch {r.epoch}: " + ", ".join(
+                             f"{k} {v:.4f}" for k, v in r.logs.items())))
+    val_x, val_y = data.val
+    evaluation = evaluate_probs(trained.head.predict(val_x, verbose=0), val_y, dataset.classes) if len(val_y) \
+        else None
+    export_model(backbone.embedding_model(), trained.head, dataset.classes).save(args.out)
+    history = {key: trained.history.get(key, []) for key in ("loss", "val_loss", "accuracy", "val_accuracy")}
+    return {"classes": list(dataset.classes), "train_count": int(len(data.split.train)),
+            "val_count": int(len(data.split.val)), "val_accuracy": evaluation.accuracy if evaluation else None,
+            "history": history, "seconds": round(time.perf_counter() - start, 3)}
+
+
+def _download_progress():
+    """Prints download progress every 5%."""
+    last = {}
+
+    def report(name, done, total):
+        percent = int(100 * done / total) if total else done >> 20
+        if percent // 5 != last.get(name, -1):
+            last[name] = percent // 5
+            progress(f"downloading {name}: " + (f"{percent}%" if total else f"{percent} MiB"))
+
+    return report
+
+
+def _extraction_progress(step) -> None:
+    """Prints one line per extraction step."""
+    left = f", {step.seconds_left:.0f} s left" if step.seconds_left else ""
+    progress(f"embeddings {step.done}/{step.total} ({step.computed} computed, {step.images_per_s:.1f} images/s{left})")

@@ -1,0 +1,392 @@
+"""Image datasets for transfer training: Oxford-IIIT Pet, Microsoft Cats vs Dogs, folders and zips.
+
+A ``Dataset`` is a list of ``Sample`` (a file or an in-memory photo with its
+class index) and the class names. Nothing is decoded here: photos are read
+when their embeddings are computed (``core.embeddings``), where unreadable
+ones are skipped and counted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from core.archives import dataset_root, extract_tar, extract_zip
+from core.downloads import NoNetworkError, cache_dir, download
+from core.images import IMAGE_SUFFIXES
+
+TASKS = ("species", "breeds", "folders")
+OXFORD_BASE = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/"
+# (file, md5): the checksums torchvision and TFDS pin for the official archives.
+OXFORD_ARCHIVES = (("images.tar.gz", "5c4f3ee8e5d25df40f4fd59a7f44e54c"),
+                   ("annotations.tar.gz", "95a8c909bbe2e81eed6a22bccdf3f68f"))
+CATS_VS_DOGS_URL = ("https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
+                    "kagglecatsanddogs_5340.zip")
+CATS_VS_DOGS_SHA256 = "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9"
+_OXFORD_NAME = re.compile(r"^(?P<breed>[A-Za-z][A-Za-z_]*?)_(?P<number>\d+)\.[A-Za-z]+$")
+
+
+class DatasetError(ValueError):
+    """A dataset could not be used; the message says what to do."""
+
+
+@dataclass(frozen=True, eq=False)
+class Sample:
+    """One photo: a file (``path``) or in-memory pixels (``image``), and its class index."""
+
+    name: str
+    label: int
+    path: str = ""
+    image: np.ndarray | None = None
+    digest: str = ""
+    split: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Photos with labels, the class names, and what was left out and why."""
+
+    name: str
+    task: str
+    classes: tuple[str, ...]
+    samples: tuple[Sample, ...]
+    skipped: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if len(self.classes) < 2:
+            raise DatasetError(f"{self.name} has {len(self.classes)} class(es); training needs at least 2")
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([s.label for s in self.samples], dtype=np.int64)
+
+    def counts(self) -> dict[str, int]:
+        """Photos per class name, in class order."""
+        counts = Counter(s.label for s in self.samples)
+        return {name: counts.get(i, 0) for i, name in enumerate(self.classes)}
+
+    @property
+    def has_official_split(self) -> bool:
+        return bool(self.samples) and all(s.split for s in self.samples)
+
+
+def oxford_label(file_name: str, task: str) -> str | None:
+    """The class of an Oxford-named file (``<breed>_<n>.jpg``), or None if the name does not fit.
+
+    Args:
+        file_name: e.g. ``"Abyssinian_11.jpg"`` (a cat: upper-case first letter).
+        task: ``"breeds"`` or ``"species"``.
+
+    Returns:
+        The breed name, ``"cat"``/``"dog"``, or None.
+    """
+    match = _OXFORD_NAME.match(file_name)
+    if not match:
+        return None
+    breed = match["breed"]
+    if task == "breeds":
+        return breed
+    return "cat" if breed[0].isupper() else "dog"
+
+
+def _is_image_name(path: Path) -> bool:
+    """A visible file with a photo suffix."""
+    return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _build(name: str, task: str, labelled: list[tuple[Path, str, str]], skipped: list[str]) -> Dataset:
+    """Makes a Dataset from (path, class name, split) triples, classes sorted by name."""
+    classes = tuple(sorted({label for _, label, _ in labelled}, key=lambda c: (c.lower(), c)))
+    index = {c: i for i, c in enumerate(classes)}
+    samples = tuple(Sample(p.name, index[label], str(p), split=split) for p, label, split in labelled)
+    if len(classes) < 2:
+        raise DatasetError(f"{name} has {len(classes)} class(es) for the {task!r} task; training needs at least 2")
+    return Dataset(name, task, classes, samples, tuple(skipped))
+
+
+def load_image_folder(folder: str | Path, name: str = "") -> Dataset:
+    """Reads an ImageFolder layout: one sub-folder per class, photos inside.
+
+    Args:
+        folder: the folder holding the class folders (a single wrapping folder is skipped).
+        name: what to call the dataset; the folder name by default.
+
+    Returns:
+        The dataset (task ``"folders"``); files that are not photos are listed in ``skipped``.
+    """
+    root = _existing_folder(folder)
+    root = dataset_root(root)
+    labelled, skipped = [], []
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))):
+        for path in sorted(class_dir.rglob("*")):
+            if _is_image_name(path):
+                labelled.append((path, class_dir.name, ""))
+            elif path.is_file() and not path.name.startswith("."):
+                skipped.append(f"{path.name}: not a photo file name")
+    if not labelled:
+        raise DatasetError(f"{root} has no class folders with photos in them (expected class_name/photo.jpg)")
+    return _build(name or Path(folder).name, "folders", labelled, skipped)
+
+
+def load_oxford_named(folder: str | Path, task: str = "breeds", name: str = "") -> Dataset:
+    """Labels any folder of Oxford-named photos (``<breed>_<n>.jpg``, searched recursively) by breed or species.
+
+    Args:
+        folder: where the photos are (e.g. ``../shared/data/pets-mini``).
+        task: ``"breeds"`` or ``"species"``.
+        name: what to call the dataset.
+
+    Returns:
+        The dataset; photos whose names do not fit are listed in ``skipped``.
+    """
+    if task not in ("breeds", "species"):
+        raise DatasetError(f"task must be 'breeds' or 'species' for Oxford-named files, got {task!r}")
+    root = _existing_folder(folder)
+    labelled, skipped = [], []
+    for path in sorted(root.rglob("*")):
+        if not _is_image_name(path):
+            continue
+        label = oxford_label(path.name, task)
+        if label is None:
+            skipped.append(f"{path.name}: the name is not <breed>_<number>")
+        else:
+            labelled.append((path, label, ""))
+    if not labelled:
+        raise DatasetError(f"{root} has no Oxford-named photos (<breed>_<number>.jpg) to label by {task}")
+    return _build(name or root.name, task, labelled, skipped)
+
+
+def load_folder(folder: str | Path, task: str = "folders", name: str = "") -> Dataset:
+    """A folder labelled by sub-folder (``folders``) or by Oxford file names (``breeds``/``species``)."""
+    if task == "folders":
+        return load_image_folder(folder, name)
+    return load_oxford_named(folder, task, name)
+
+
+def _existing_folder(folder: str | Path) -> Path:
+    """The folder as a Path, or a clear error."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        raise DatasetError(f"{path} is not a folder")
+    return path
+
+
+def load_zip(source, dest: str | Path, task: str = "folders", name: str = "uploaded.zip", **limits) -> Dataset:
+    """Safely extracts a zip of an ImageFolder (or Oxford-named photos) and reads it.
+
+    Args:
+        source: path or binary file object of the zip.
+        dest: an empty folder private to the caller (e.g. a temporary one).
+        task: as ``load_folder``.
+        name: what to call the dataset.
+        **limits: ``max_files``/``max_bytes`` for ``extract_zip``.
+
+    Returns:
+        The dataset.
+
+    Raises:
+        ArchiveError: an unsafe or oversized archive, refused before anything is written.
+    """
+    return load_folder(dataset_root(extract_zip(source, dest, **limits)), task, name)
+
+
+def load_oxford_pets(root: str | Path, task: str = "breeds") -> Dataset:
+    """Reads an extracted Oxford-IIIT Pet folder with its official trainval/test split.
+
+    Args:
+        root: the folder holding ``images/`` and ``annotations/``.
+        task: ``"breeds"`` (37) or ``"species"`` (cat, dog).
+
+    Returns:
+        The dataset; every sample has ``split`` ``"train"`` (trainval) or ``"test"``.
+        Listed photos that are missing are reported in ``skipped``; files that are
+        not in the lists (the ``.mat`` files) are ignored.
+    """
+    if task not in ("breeds", "species"):
+        raise DatasetError(f"Oxford-IIIT Pet tasks are 'breeds' and 'species', not {task!r}")
+    root = Path(root)
+    labelled, skipped = [], []
+    for split, list_name in (("train", "trainval.txt"), ("test", "test.txt")):
+        for image_id in _annotation_ids(root / "annotations" / list_name):
+            path = root / "images" / f"{image_id}.jpg"
+            if path.is_file():
+                labelled.append((path, oxford_label(path.name, task), split))
+            else:
+                skipped.append(f"{path.name}: listed in {list_name} but missing")
+    return _build("Oxford-IIIT Pet", task, labelled, skipped)
+
+
+def _annotation_ids(path: Path) -> list[str]:
+    """Image ids from an Oxford annotation list (``Abyssinian_100 1 1 1`` lines, ``#`` comments)."""
+    if not path.is_file():
+        raise DatasetError(f"{path} is missing: is this an extracted Oxford-IIIT Pet folder?")
+    return [line.split()[0] for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+
+
+def load_cats_vs_dogs(root: str | Path) -> Dataset:
+    """Reads Microsoft's Cats vs Dogs (``PetImages/Cat``, ``PetImages/Dog``), skipping broken files.
+
+    Zero-byte files and files whose header is not an image are skipped here;
+    photos that are cut short are found and skipped when they are decoded.
+
+    Args:
+        root: the folder holding ``PetImages`` (or ``PetImages`` itself).
+
+    Returns:
+        The dataset (task ``"species"``, classes ``cat``, ``dog``), with one
+        ``skipped`` entry per file left out.
+    """
+    root = Path(root)
+    pet_images = root / "PetImages" if (root / "PetImages").is_dir() else root
+    labelled, skipped = [], []
+    for folder, label in (("Cat", "cat"), ("Dog", "dog")):
+        if not (pet_images / folder).is_dir():
+            raise DatasetError(f"{pet_images / folder} is missing: expected PetImages/Cat and PetImages/Dog")
+        for path in sorted((pet_images / folder).iterdir()):
+            problem = _file_problem(path)
+            if problem:
+                skipped.append(f"{path.name}: {problem}")
+            else:
+                labelled.append((path, label, ""))
+    return _build("Cats vs Dogs", "species", labelled, skipped)
+
+
+def _file_problem(path: Path) -> str:
+    """Why a file cannot be a photo ('' when its header looks fine)."""
+    if not path.is_file():
+        return "not a file"
+    if path.stat().st_size == 0:
+        return "empty (0 bytes)"
+    try:
+        with Image.open(path) as image:
+            image.size  # noqa: B018  (reads the header only)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return "not an image or damaged"
+    return ""
+
+
+def limit_per_class(dataset: Dataset, per_class: int, seed: int = 0) -> Dataset:
+    """Keeps at most ``per_class`` photos of each class, a seeded random choice.
+
+    Args:
+        dataset: the full dataset.
+        per_class: the limit (0 keeps everything).
+        seed: which photos are chosen.
+
+    Returns:
+        A dataset with the same classes.
+    """
+    if per_class < 0:
+        raise ValueError(f"per_class must be 0 or more, got {per_class}")
+    if not per_class:
+        return dataset
+    order = np.random.default_rng(seed).permutation(len(dataset.samples))
+    taken, kept = Counter(), []
+    for i in order:
+        sample = dataset.samples[i]
+        if taken[sample.label] < per_class:
+            taken[sample.label] += 1
+            kept.append(i)
+    return replace(dataset, samples=tuple(dataset.samples[i] for i in sorted(kept)))
+
+
+def oxford_pets_dir() -> Path:
+    """Where the Oxford-IIIT Pet dataset lives once downloaded (or put by hand)."""
+    return cache_dir("datasets", "oxford-iiit-pet")
+
+
+def cats_vs_dogs_dir() -> Path:
+    """Where Microsoft's Cats vs Dogs lives once downloaded (or put by hand)."""
+    return cache_dir("datasets", "cats-vs-dogs")
+
+
+def fetch_oxford_pets(progress: Callable[[str, int, int | None], None] | None = None) -> Path:
+    """Downloads (once), verifies and extracts Oxford-IIIT Pet.
+
+    Args:
+        progress: called with (file name, bytes done, total bytes or None).
+
+    Returns:
+        The folder holding ``images/`` and ``annotations/``.
+
+    Raises:
+        NoNetworkError: offline and not there yet; the message says where to put the files by hand.
+        ChecksumError: a downloaded archive is not the official one.
+    """
+    root = oxford_pets_dir()
+    if (root / "annotations" / "trainval.txt").is_file() and (root / "images").is_dir():
+        return root
+    for file_name, md5 in OXFORD_ARCHIVES:
+        report = (lambda done, total, f=file_name: progress(f, done, total)) if progress else None
+        try:
+            archive = download(OXFORD_BASE + file_name, root / "downloads" / file_name, md5, "md5", report)
+        except NoNetworkError:
+            raise NoNetworkError(
+                f"The Oxford-IIIT Pet dataset needs a network connection to download ({OXFORD_BASE}). "
+                f"Without one, copy images.tar.gz and annotations.tar.gz into {root / 'downloads'}, "
+                f"or their extracted images/ and annotations/ folders into {root}.") from None
+        extract_tar(archive, root)
+    return root
+
+
+def fetch_cats_vs_dogs(progress: Callable[[str, int, int | None], None] | None = None) -> Path:
+    """Downloads (once), verifies and extracts Microsoft's Cats vs Dogs.
+
+    Args:
+        progress: called with (file name, bytes done, total bytes or None).
+
+    Returns:
+        The folder holding ``PetImages``.
+
+    Raises:
+        NoNetworkError: offline and not there yet; the message says where to put the files by hand.
+    """
+    root = cats_vs_dogs_dir()
+    if (root / "PetImages" / "Cat").is_dir():
+        return root
+    file_name = CATS_VS_DOGS_URL.rsplit("/", 1)[1]
+    report = (lambda done, total: progress(file_name, done, total)) if progress else None
+    try:
+        archive = download(CATS_VS_DOGS_URL, root / "downloads" / file_name, CATS_VS_DOGS_SHA256, "sha256", report)
+    except NoNetworkError:
+        raise NoNetworkError(
+            f"Cats vs Dogs needs a network connection to download ({CATS_VS_DOGS_URL}). Without one, copy "
+            f"{file_name} into {root / 'downloads'}, or its extracted PetImages/ folder into {root}.") from None
+    extract_zip(archive, root)
+    return root
+
+
+def open_dataset(source: str, task: str, progress=None, work_dir: str | Path | None = None) -> Dataset:
+    """Opens a dataset by name (``oxford-pets``, ``cats-vs-dogs``), folder or ``.zip`` path.
+
+    Args:
+        source: a dataset name or a path.
+        task: ``species``, ``breeds`` or ``folders``.
+        progress: download progress, as ``fetch_oxford_pets``.
+        work_dir: where a ``.zip`` is extracted (a fresh temporary folder if None).
+
+    Returns:
+        The dataset.
+    """
+    if task not in TASKS:
+        raise DatasetError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if source == "oxford-pets":
+        return load_oxford_pets(fetch_oxford_pets(progress), "species" if task == "species" else "breeds")
+    if source == "cats-vs-dogs":
+        if task != "species":
+            raise DatasetError("Cats vs Dogs only has the 'species' task")
+        return load_cats_vs_dogs(fetch_cats_vs_dogs(progress))
+    path = Path(source).expanduser()
+    if path.is_file() and path.suffix.lower() == ".zip":
+        import tempfile
+
+        return load_zip(path, work_dir or tempfile.mkdtemp(prefix="transfer-lab-zip-"), task, path.name)
+    if not path.exists():
+        raise DatasetError(f"{source} is neither a folder, a .zip, 'oxford-pets' nor 'cats-vs-dogs'")
+    return load_folder(path, task)

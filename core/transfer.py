@@ -1,0 +1,151 @@
+"""The transfer-training run end to end: split the cached embeddings, train the head, build the saved model.
+
+The page and the CLI both call these, step by step, so each can show its own progress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from core.datasets import TASKS, Dataset
+from core.embeddings import Embeddings
+from core.images import center_crop_resize
+from core.splits import Split, near_duplicate_groups, official_split, stratified_split
+from core.transfer_model import assemble
+
+SOURCES = ("folder", "zip", "oxford-pets", "cats-vs-dogs")
+
+
+@dataclass(frozen=True)
+class DataSettings:
+    """Which photos to train on and how to split them.
+
+    ``location`` is the folder or extracted-zip path for ``folder``/``zip``
+    sources and is ignored for the downloadable datasets.
+    """
+
+    source: str = "folder"
+    location: str = ""
+    task: str = "folders"
+    per_class: int = 0
+    val_fraction: float = 0.2
+    seed: int = 0
+    official_split: bool = False
+
+    def __post_init__(self):
+        if self.source not in SOURCES:
+            raise ValueError(f"source must be one of {', '.join(SOURCES)}, got {self.source!r}")
+        if self.source in ("folder", "zip") and not self.location.strip():
+            raise ValueError("give the folder that holds the photos")
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.source == "oxford-pets" and self.task == "folders":
+            raise ValueError("Oxford-IIIT Pet is labelled by 'breeds' or 'species'")
+        if self.source == "cats-vs-dogs" and self.task != "species":
+            raise ValueError("Cats vs Dogs only has the 'species' task")
+        if self.per_class < 0:
+            raise ValueError(f"photos per class must be 0 (all) or more, got {self.per_class}")
+        if not 0.05 <= self.val_fraction <= 0.5:
+            raise ValueError(f"the validation share must be from 5% to 50%, got {self.val_fraction:.0%}")
+
+    @property
+    def dataset_source(self) -> str:
+        """What ``core.datasets.open_dataset`` takes."""
+        return self.location if self.source in ("folder", "zip") else self.source
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedData:
+    """Embeddings of the readable photos with their labels and the train/validation split."""
+
+    dataset: Dataset
+    embeddings: Embeddings
+    labels: np.ndarray
+    split: Split
+
+    @property
+    def train(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.embeddings.features[self.split.train], self.labels[self.split.train]
+
+    @property
+    def val(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.embeddings.features[self.split.val], self.labels[self.split.val]
+
+    def sample(self, row: int):
+        """The dataset ``Sample`` behind an embeddings row."""
+        return self.dataset.samples[int(self.embeddings.kept[row])]
+
+
+def prepare_data(dataset: Dataset, embeddings: Embeddings, val_fraction: float = 0.2, seed: int = 0,
+                 official: bool = False) -> PreparedData:
+    """Finds near-duplicate photos and splits the embeddings into training and validation.
+
+    Args:
+        dataset: the dataset the embeddings were computed for.
+        embeddings: from ``core.embeddings.extract_embeddings``.
+        val_fraction: share of each class for validation (own split).
+        seed: the split's seed.
+        official: use the dataset's published split (Oxford-IIIT Pet) instead.
+
+    Returns:
+        ``PreparedData``; its split's indices are rows of ``embeddings.features``.
+    """
+    labels = dataset.labels[embeddings.kept]
+    groups = near_duplicate_groups(embeddings.hashes)
+    if official and dataset.has_official_split:
+        split = official_split([dataset.samples[i].split for i in embeddings.kept], groups)
+    else:
+        split = stratified_split(labels, val_fraction, seed, groups)
+    if not len(split.train):
+        raise ValueError("no photos left for training; add photos or lower the validation share")
+    return PreparedData(dataset, embeddings, labels, split)
+
+
+def export_model(embedding_model: keras.Model, head: keras.Model, classes) -> keras.Model:
+    """The deployable model: pixels in 0-255 to class probabilities, with the class names inside.
+
+    Args:
+        embedding_model: pixels-to-embedding model of a backbone built for this model alone
+            (``load_backbone(name).embedding_model()``), never one shared between sessions.
+        head: the trained head.
+        classes: class names.
+
+    Returns:
+        The assembled model (``core.transfer_model.assemble``).
+    """
+    return assemble(single_input(embedding_model), head, list(classes))
+
+
+def single_input(model: keras.Model) -> keras.Model:
+    """The same layers as a model with one input tensor (``Backbone.embedding_model()`` has a list)."""
+    if isinstance(model.input, (list, tuple)):
+        return keras.Model(model.inputs[0], model.outputs[0], name=model.name)
+    return model
+
+
+def model_input_size(model: keras.Model) -> int:
+    """Side in pixels of a saved model's square input."""
+    return int(model.input_shape[1])
+
+
+def predict_probs(model: keras.Model, images, batch_size: int = 32, crop_fraction: float = 0.875) -> np.ndarray:
+    """Class probabilities of RGB photos from an assembled model (crop and resize included).
+
+    Args:
+        model: pixels-to-probabilities model.
+        images: ``uint8`` RGB arrays of any size.
+        batch_size: photos per call.
+        crop_fraction: centre crop as the backbone was trained.
+
+    Returns:
+        ``(n, num_classes)`` probabilities.
+    """
+    size = model_input_size(model)
+    outputs = []
+    for start in range(0, len(images), batch_size):
+        batch = np.stack([center_crop_resize(im, size, crop_fraction) for im in images[start:start + batch_size]])
+        outputs.append(np.asarray(model(batch.astype(np.float32), training=False)))
+    return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]), np.float32)

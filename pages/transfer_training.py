@@ -1,0 +1,44 @@
+"""Transfer training: a classifier head on a frozen pretrained backbone, trained live on cached embeddings."""
+
+import streamlit as st
+
+from ui.common import selected_backbone
+from ui.transfer_training import (
+    RUNS_KEY,
+    data_settings_ui,
+    example_folder,
+    finish_interrupted,
+    head_settings_ui,
+    run_training,
+    runs_table,
+    show_run,
+)
+
+st.title("🎓 Transfer training")
+st.markdown(
+    """
+Reuse what the pretrained network already knows: keep it **frozen**, compute each photo's
+embedding (the pooled features before ImageNet's classifier) **once**, and train only a small
+softmax head on top. Because embeddings are cached, every epoch takes milliseconds on a laptop
+CPU, where the original lesson ran the whole network on every photo every epoch.
+"""
+)
+hint = example_folder()
+if hint:
+    st.caption(f"Try the folder `{hint}` with the task **breeds** (37 Oxford-IIIT Pet breeds) or **species**.")
+
+data_settings = data_settings_ui()
+head_settings = head_settings_ui()
+finish_interrupted()
+
+left, right, _ = st.columns([1, 1, 4])
+train = left.button("Train", type="primary", disabled=data_settings is None or head_settings is None,
+                    key="tt_train")
+right.button("Stop", key="tt_stop", help="Ends training now and keeps the best epoch's weights.")
+if train:
+    run_training(data_settings, head_settings, selected_backbone())
+
+runs = st.session_state.get(RUNS_KEY, [])
+if runs:
+    show_run(runs[-1])
+    runs_table()

@@ -1,0 +1,110 @@
+"""The Transfer training page: AppTest runs and a real-browser flow."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+APP = str(ROOT / "app.py")
+PAGE = "pages/transfer_training.py"
+
+
+def _page() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    return at.switch_page(PAGE).run()
+
+
+def test_page_opens_and_asks_for_photos():
+    at = _page()
+    assert not at.exception
+    assert at.title[0].value.endswith("Transfer training")
+    assert at.button(key="tt_train").disabled
+    assert any("folder" in info.value for info in at.info)
+    at.text_input(key="tt_folder").input("/no/such/folder").run()
+    at.button(key="tt_train").click().run()
+    assert not at.exception
+    assert any("neither a folder" in error.value for error in at.error)
+
+
+@pytest.mark.real_backbone
+def test_page_trains_on_pets_mini_and_shares_the_model(shared_data):
+    at = _page()
+    at.text_input(key="tt_folder").input(str(shared_data / "pets-mini")).run()
+    at.selectbox(key="tt_task_folder").select("species").run()
+    at.number_input(key="tt_per_class").set_value(10).run()
+    at.button(key="tt_train").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Validation photos"] == "4" and metrics["Validation accuracy"].endswith("%")
+    trained = at.session_state["trained_model"]
+    assert trained["classes"] == ["cat", "dog"] and trained["backbone"] == "efficientnet_lite0"
+    assert trained["model"].output_shape == (None, 2)
+    assert len(at.session_state["tt_runs"]) == 1
+    assert any("Runs in this session" in h.value for h in at.subheader)
+
+
+@pytest.mark.real_backbone
+def test_a_stopped_run_keeps_its_best_epoch():
+    """A Stop reruns the page mid-training; the next run turns the saved partial state into a result."""
+    from core.datasets import Dataset, Sample
+    from core.embeddings import Embeddings
+    from core.training import HeadSettings
+    from core.transfer import prepare_data
+    from core.transfer_model import build_head
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1], 10)
+    features = rng.normal(size=(20, 1280)).astype(np.float32) + labels[:, None]
+    dataset = Dataset("toy", "folders", ("a", "b"), tuple(Sample(f"{i}.jpg", int(y), image=np.zeros((8, 8, 3),
+                                                                                                      np.uint8))
+                                                        for i, y in enumerate(labels)))
+    embeddings = Embeddings(features, tuple(int(h) for h in rng.integers(0, 2**63, 20)), np.arange(20))
+    data = prepare_data(dataset, embeddings, 0.2, 0)
+    head = build_head(1280, 2)
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    at.session_state["tt_active"] = {
+        "stage": "training", "data": data, "head_settings": HeadSettings(), "backbone": "efficientnet_lite0",
+        "history": {"loss": [0.9, 0.7, 0.8], "accuracy": [0.5, 0.6, 0.6], "val_loss": [0.8, 0.6, 0.7],
+                    "val_accuracy": [0.5, 0.75, 0.75]},
+        "best_weights": head.get_weights(), "best_epoch": 2, "started": 0.0, "dataset": dataset}
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert any("best epoch (2)" in info.value for info in at.info)
+    run = at.session_state["tt_runs"][-1]
+    assert run["stopped_by"] == "stopped after epoch 3" and run["best_epoch"] == 2
+    assert "tt_active" not in at.session_state
+    assert at.session_state["trained_model"]["classes"] == ["a", "b"]
+
+
+@pytest.mark.browser
+@pytest.mark.real_backbone
+def test_browser_trains_on_a_folder_and_shows_curves_and_confusion(app_url, page, shared_data, tmp_path):
+    import shutil
+
+    from playwright.sync_api import expect
+
+    folder = tmp_path / "my-pets"
+    for name, pattern in (("cats", "cat/Bengal_*.jpg"), ("dogs", "dog/*.jpg")):
+        (folder / name).mkdir(parents=True)
+        for photo in sorted((shared_data / "pets-mini").glob(pattern))[:8]:
+            shutil.copy(photo, folder / name)
+    page.goto(f"{app_url}/transfer_training")
+    expect(page.get_by_text("Transfer training").first).to_be_visible(timeout=60_000)
+    field = page.get_by_role("textbox", name="Folder")
+    field.fill(str(folder))
+    field.press("Enter")
+    train = page.get_by_role("button", name="Train")
+    expect(train).to_be_enabled(timeout=30_000)
+    train.click()
+    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Confusion matrix", exact=False)).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    # The curves figure has the "Loss" and "Accuracy" subplot titles; the heatmap draws class names.
+    expect(page.locator("text.gtitle, text.annotation-text").filter(has_text="Loss").first).to_be_attached()
+    expect(page.locator(".js-plotly-plot .heatmaplayer").first).to_be_attached()
+    expect(page.get_by_text("Runs in this session")).to_be_visible()
