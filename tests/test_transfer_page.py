@@ -93,8 +93,10 @@ def test_browser_trains_on_a_folder_and_shows_curves_and_confusion(app_url, page
         (folder / name).mkdir(parents=True)
         for photo in sorted((shared_data / "pets-mini").glob(pattern))[:8]:
             shutil.copy(photo, folder / name)
-    page.goto(f"{app_url}/transfer_training")
-    expect(page.get_by_text("Transfer training").first).to_be_visible(timeout=60_000)
+    page.goto(app_url)  # through the navigation, as a learner arrives
+    expect(page.get_by_text("Try the network")).to_be_visible(timeout=60_000)  # the app shell has run
+    page.get_by_role("link", name="Transfer training").click()
+    expect(page.get_by_role("heading", name="Transfer training")).to_be_visible(timeout=60_000)
     field = page.get_by_role("textbox", name="Folder")
     field.fill(str(folder))
     field.press("Enter")

@@ -24,7 +24,7 @@ from core.datasets import Dataset, DatasetError, limit_per_class, open_dataset
 from core.downloads import ChecksumError, NoNetworkError
 from core.embeddings import EmbeddingCache, embedder_for, extract_embeddings
 from core.evaluation import evaluate_probs, top_losses
-from core.images import ImageInputError, load_image, load_image_file
+from core.images import ImageInputError, center_crop_resize, load_image_file
 from core.training import HeadSettings, train_head
 from core.transfer import DataSettings, PreparedData, export_model, prepare_data
 from core.transfer_model import build_head
@@ -156,7 +156,11 @@ def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_n
         active.update(best_weights=record.best_weights, best_epoch=record.best_epoch)
         chart.plotly_chart(curves_figure(active["history"], record.best_epoch), width="stretch")
 
-    trained = train_head(*data.train, len(dataset.classes), *data.val, settings=head_settings, on_epoch=on_epoch)
+    try:
+        trained = train_head(*data.train, len(dataset.classes), *data.val, settings=head_settings,
+                             on_epoch=on_epoch)
+    finally:
+        chart.empty()  # the finished run draws its own curves below
     finish_run(active, trained.head, trained.stopped_by)
 
 
@@ -258,10 +262,10 @@ def confusion_figure(matrix: np.ndarray, classes) -> go.Figure:
         hovertemplate="true %{y}<br>predicted %{x}<br>%{customdata} photo(s)<extra></extra>",
         colorbar=dict(title="share of row", tickformat=".0%"),
     ))
-    size = min(900, max(360, 22 * n + 160))
+    size, font = max(360, 20 * n + 200), dict(size=10 if n > 15 else 12)
     fig.update_layout(height=size, margin=dict(l=10, r=10, t=10, b=10),
-                      xaxis=dict(title="predicted", tickangle=-60, tickfont=dict(size=10 if n > 15 else 12)),
-                      yaxis=dict(title="true", autorange="reversed", tickfont=dict(size=10 if n > 15 else 12)))
+                      xaxis=dict(title="predicted", tickangle=-90 if n > 15 else 0, dtick=1, tickfont=font),
+                      yaxis=dict(title="true", autorange="reversed", dtick=1, tickfont=font))
     return fig
 
 
@@ -287,13 +291,10 @@ def show_run(run: dict) -> None:
     if run["stopped_by"]:
         st.caption(f"Training ended early ({run['stopped_by']}); the best epoch's weights were kept.")
     st.plotly_chart(curves_figure(run["history"], run["best_epoch"]), width="stretch", key=f"curves_{run['number']}")
-    left, right = st.columns([3, 2])
-    with left:
-        st.markdown("**Confusion matrix** (validation; colour = share of the true class)")
-        st.plotly_chart(confusion_figure(evaluation.confusion, run["classes"]), width="stretch",
-                        key=f"confusion_{run['number']}")
-    with right:
-        st.markdown("**Accuracy per class**")
+    st.markdown("**Confusion matrix** (validation; colour = share of the true class, hover for counts)")
+    st.plotly_chart(confusion_figure(evaluation.confusion, run["classes"]), width="stretch",
+                    key=f"confusion_{run['number']}")
+    with st.expander("Accuracy per class", expanded=len(run["classes"]) <= 15):
         st.plotly_chart(per_class_figure(evaluation.per_class), width="stretch", key=f"per_class_{run['number']}")
     _top_losses_gallery(run)
 
@@ -318,12 +319,8 @@ def _top_losses_gallery(run: dict) -> None:
 
 
 def _thumbnail(image: np.ndarray, side: int = 200) -> np.ndarray:
-    """A small copy for the gallery."""
-    from PIL import Image
-
-    thumb = Image.fromarray(image)
-    thumb.thumbnail((side, side))
-    return np.asarray(thumb)
+    """A small square copy for the gallery (centre crop, like the network sees it)."""
+    return center_crop_resize(image, side, 1.0)
 
 
 def runs_table() -> None:
@@ -337,11 +334,6 @@ def runs_table() -> None:
         "images": r["images"], "classes": len(r["classes"]), "accuracy": round(r["evaluation"].accuracy, 4),
         "time (s)": round(r["seconds"], 1), "note": r["stopped_by"]} for r in runs]), hide_index=True,
         width="stretch")
-
-
-def decode_upload(file) -> np.ndarray:
-    """An uploaded photo's pixels (raises ImageInputError)."""
-    return load_image(file.getvalue(), file.name)
 
 
 def example_folder() -> str:
