@@ -1,6 +1,6 @@
 """Transfer-training bench: accuracy on pets-mini, head training speed, extraction throughput.
 
-Usage: python bench/bench_transfer.py [--folds 5] [--epochs 20] [--lesson-epochs 20]
+Usage: python bench/bench_transfer.py [--folds 5] [--epochs 20] [--lesson-epochs 20] [--repeats 2]
 
 Prints three tables (default backbone, EfficientNet-Lite0):
 
@@ -40,7 +40,7 @@ from core.datasets import load_folder  # noqa: E402
 from core.embeddings import EmbeddingCache, embedder_for, run_extraction  # noqa: E402
 from core.images import load_image_file  # noqa: E402
 from core.splits import _units, near_duplicate_groups  # noqa: E402
-from core.training import HeadSettings, compile_head, one_hot, train_head  # noqa: E402
+from core.training import HeadSettings, _batches, compile_head, one_hot, train_head  # noqa: E402
 from core.transfer_model import build_head  # noqa: E402
 
 PETS = ROOT.parent / "shared" / "data" / "pets-mini"
@@ -69,7 +69,11 @@ def cross_validate(features, labels, num_classes, hashes, folds, settings) -> li
 
 
 def lesson_way(backbone_name: str, pixels, labels, num_classes, train, val, settings, epochs):
-    """The original lesson: frozen backbone inside the model, trained on pixels; returns (seconds, accuracy)."""
+    """The original lesson: frozen backbone inside the model, trained on pixels; returns (seconds, accuracy).
+
+    Same head initialisation, optimiser and batch order (``_batches`` with the run's seed) as ``train_head``,
+    so the two ways differ only in where the backbone runs.
+    """
     keras.utils.set_random_seed(settings.seed)
     frozen = load_backbone(backbone_name).embedding_model()
     frozen.trainable = False
@@ -77,11 +81,21 @@ def lesson_way(backbone_name: str, pixels, labels, num_classes, train, val, sett
     inputs = keras.Input(pixels.shape[1:])
     model = compile_head(keras.Model(inputs, head(frozen(inputs, training=False))), settings)
     start = time.perf_counter()
-    model.fit(pixels[train], one_hot(labels[train], num_classes), batch_size=settings.batch_size, epochs=epochs,
-              validation_data=(pixels[val], one_hot(labels[val], num_classes)), verbose=0)
+    model.fit(_batches(pixels[train], one_hot(labels[train], num_classes), settings), epochs=epochs, verbose=0,
+              validation_data=(pixels[val], one_hot(labels[val], num_classes)))
     seconds = time.perf_counter() - start
     accuracy = float(np.mean(np.argmax(model.predict(pixels[val], verbose=0), 1) == labels[val]))
     return seconds, accuracy
+
+
+def best_of(repeats: int, fn) -> float:
+    """The shortest of several timings (the others' load on shared CPUs only ever adds time)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
 
 
 def main() -> None:
@@ -89,6 +103,7 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--lesson-epochs", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=2, help="timings of extraction (best is kept)")
     args = parser.parse_args()
     os.environ["TRANSFER_LAB_CACHE"] = os.environ.get("TRANSFER_LAB_CACHE") or tempfile.mkdtemp()
     backbone = load_backbone("efficientnet_lite0")
@@ -96,16 +111,17 @@ def main() -> None:
     species, breeds = load_folder(PETS, "species"), load_folder(PETS, "breeds")
 
     # 3. Extraction throughput, empty cache, against the raw embedding model.
-    with tempfile.TemporaryDirectory() as empty:
-        embedder.embed(np.zeros((32, 224, 224, 3), np.float32))  # warm-up: trace and compile once
-        start = time.perf_counter()
-        embeddings, _ = run_extraction(embedder, species.samples, EmbeddingCache(embedder.key, empty))
-        pipeline = len(species.samples) / (time.perf_counter() - start)
+    embedder.embed(np.zeros((32, 224, 224, 3), np.float32))  # warm-up: trace and compile once
+
+    def extract_all():
+        with tempfile.TemporaryDirectory() as empty:
+            return run_extraction(embedder, species.samples, EmbeddingCache(embedder.key, empty))[0]
+
+    pipeline = len(species.samples) / best_of(args.repeats, extract_all)
+    embeddings, _ = run_extraction(embedder, species.samples)
     pixels = np.stack([backbone.prepare(load_image_file(s.path)) for s in species.samples]).astype(np.float32)
-    start = time.perf_counter()
-    for i in range(0, len(pixels), 32):
-        embedder.model.predict_on_batch(pixels[i:i + 32])
-    raw = len(pixels) / (time.perf_counter() - start)
+    raw = len(pixels) / best_of(args.repeats, lambda: [embedder.model.predict_on_batch(pixels[i:i + 32])
+                                                       for i in range(0, len(pixels), 32)])
 
     # 1. Cross-validated accuracy.
     settings = HeadSettings(epochs=args.epochs)

@@ -83,7 +83,7 @@ class EmbeddingCache:
     def __init__(self, key: str, root: str | Path | None = None, persist: bool = True):
         self.persist = persist
         # The dHash method is part of the key: stored hashes must match the ones computed now.
-        safe = hashlib.sha256(f"{key}|dhash-lanczos-9x8".encode()).hexdigest()[:16]
+        safe = hashlib.sha256(f"{key}|dhash-lanczos-9x8-of-crop".encode()).hexdigest()[:16]
         self.folder = Path(root) if root else cache_dir("embeddings")
         self.folder = self.folder / f"{key[:40].replace('/', '_')}-{safe}"
         self._entries: dict[str, tuple[np.ndarray, int]] | None = None
@@ -216,8 +216,9 @@ def _decode_batch(embedder: Embedder, samples: list[Sample], indices: list[int])
         except ImageInputError as exc:
             errors[i] = str(exc)
             continue
-        pixels.append(embedder.prepare(image))
-        hashes.append(dhash(image))
+        prepared = embedder.prepare(image)
+        pixels.append(prepared)
+        hashes.append(dhash(prepared))  # of the crop the network sees: cheaper, and copies still match
         ok.append(i)
     shape = (0, embedder.input_size, embedder.input_size, 3)
     return (np.stack(pixels) if pixels else np.zeros(shape, np.uint8)), hashes, ok, errors

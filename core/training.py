@@ -70,7 +70,8 @@ class ValidationLogs(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:
             return
-        probs = self.model(self.x, training=False)
+        probs = np.concatenate([np.asarray(self.model(self.x[i:i + 64], training=False))
+                                for i in range(0, len(self.x), 64)])
         logs["val_loss"] = float(self.model.loss(self.y, probs))
         logs["val_accuracy"] = float(np.mean(np.argmax(probs, axis=1) == np.argmax(self.y, axis=1)))
 

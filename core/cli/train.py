@@ -28,6 +28,10 @@ def register(subparsers) -> None:
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--official-split", action="store_true", help="use Oxford-IIIT Pet's trainval/test split")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fine-tune-blocks", type=int, default=0, metavar="N",
+                        help="then unfreeze the top N backbone blocks and fine-tune on the photos (slow on a CPU)")
+    parser.add_argument("--fine-tune-epochs", type=_positive, default=3, metavar="E")
+    parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
     parser.add_argument("--out", required=True, metavar="MODEL.keras")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
@@ -88,11 +92,45 @@ def _train(dataset, args, settings) -> dict:
     val_x, val_y = data.val
     evaluation = evaluate_probs(trained.head.predict(val_x, verbose=0), val_y, dataset.classes) if len(val_y) \
         else None
-    export_model(backbone.embedding_model(), trained.head, dataset.classes).save(args.out)
-    history = {key: trained.history.get(key, []) for key in ("loss", "val_loss", "accuracy", "val_accuracy")}
-    return {"classes": list(dataset.classes), "train_count": int(len(data.split.train)),
-            "val_count": int(len(data.split.val)), "val_accuracy": evaluation.accuracy if evaluation else None,
-            "history": history, "seconds": round(time.perf_counter() - start, 3)}
+    model = export_model(backbone.embedding_model(), trained.head, dataset.classes)
+    result = {"classes": list(dataset.classes), "train_count": int(len(data.split.train)),
+              "val_count": int(len(data.split.val)), "val_accuracy": evaluation.accuracy if evaluation else None,
+              "history": _history(trained.history), "seconds": None}
+    if args.fine_tune_blocks:
+        model, result["fine_tune"] = _fine_tune(backbone, trained.head, data, args)
+    model.save(args.out)
+    result["seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def _history(history: dict) -> dict:
+    """The four curves of the JSON contract."""
+    return {key: history.get(key, []) for key in ("loss", "val_loss", "accuracy", "val_accuracy")}
+
+
+def _fine_tune(backbone, head, data, args):
+    """Phase two: the top blocks of this process's own backbone, trained on the photos; returns (model, JSON)."""
+    import numpy as np
+
+    from core.finetune import FineTuneSettings, fine_tune
+    from core.images import load_image_file
+    from core.transfer import single_input
+
+    settings = FineTuneSettings(blocks=args.fine_tune_blocks, epochs=args.fine_tune_epochs,
+                                learning_rate=args.fine_tune_learning_rate, seed=args.seed)
+    pixels = np.stack([backbone.prepare(load_image_file(data.sample(row).path))
+                       for row in range(len(data.labels))])
+    progress(f"fine-tuning the top {settings.blocks} block(s) on {len(data.split.train)} photos")
+    tuned = fine_tune(single_input(backbone.embedding_model()), head, data.dataset.classes,
+                      pixels[data.split.train], data.labels[data.split.train], pixels[data.split.val],
+                      data.labels[data.split.val], settings,
+                      on_epoch=lambda r: progress(f"fine-tune epoch {r.epoch}: " + ", ".join(
+                          f"{k} {v:.4f}" for k, v in r.logs.items())))
+    val = data.split.val
+    accuracy = float(np.mean(np.argmax(tuned.model.predict(pixels[val], verbose=0), 1) == data.labels[val])) \
+        if len(val) else None
+    return tuned.model, {"val_accuracy": accuracy, "history": _history(tuned.history),
+                         "seconds": round(tuned.seconds, 3), "unfrozen": list(tuned.unfrozen)}
 
 
 def _download_progress():
