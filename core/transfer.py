@@ -16,7 +16,7 @@ from core.images import center_crop_resize
 from core.splits import Split, near_duplicate_groups, official_split, stratified_split
 from core.transfer_model import assemble
 
-SOURCES = ("folder", "zip", "oxford-pets", "cats-vs-dogs")
+SOURCES = ("folder", "zip", "oxford-pets", "cats-vs-dogs", "own")
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,8 @@ class DataSettings:
     """Which photos to train on and how to split them.
 
     ``location`` is the folder or extracted-zip path for ``folder``/``zip``
-    sources and is ignored for the downloadable datasets.
+    sources and is ignored for the downloadable datasets and for ``own``
+    (classes a learner fills with photos in the page).
     """
 
     source: str = "folder"

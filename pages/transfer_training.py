@@ -2,7 +2,10 @@
 
 import streamlit as st
 
+from core.transfer import DataSettings
 from ui.common import selected_backbone
+from ui.own_classes import own_classes_ui
+from ui.transfer_extras import export_ui, fine_tune_ui, load_model_ui, try_it_ui
 from ui.transfer_training import (
     RUNS_KEY,
     data_settings_ui,
@@ -23,11 +26,20 @@ softmax head on top. Because embeddings are cached, every epoch takes millisecon
 CPU, where the original lesson ran the whole network on every photo every epoch.
 """
 )
-hint = example_folder()
-if hint:
-    st.caption(f"Try the folder `{hint}` with the task **breeds** (37 Oxford-IIIT Pet breeds) or **species**.")
-
-data_settings = data_settings_ui()
+mode = st.segmented_control("Train on", ["A dataset", "Your own classes"], default="A dataset", key="tt_mode",
+                            required=True)
+own_dataset = None
+if mode == "Your own classes":
+    st.caption("Name two or more classes and give each a few photos: uploads or the camera. "
+               "They stay in your browser session.")
+    own_dataset = own_classes_ui()
+    data_settings = DataSettings("own", task="folders", seed=int(st.session_state.get("tt_seed", 0))) \
+        if own_dataset else None
+else:
+    hint = example_folder()
+    if hint:
+        st.caption(f"Try the folder `{hint}` with the task **breeds** (37 Oxford-IIIT Pet breeds) or **species**.")
+    data_settings = data_settings_ui()
 head_settings = head_settings_ui()
 finish_interrupted()
 
@@ -36,9 +48,14 @@ train = left.button("Train", type="primary", disabled=data_settings is None or h
                     key="tt_train")
 right.button("Stop", key="tt_stop", help="Ends training now and keeps the best epoch's weights.")
 if train:
-    run_training(data_settings, head_settings, selected_backbone())
+    run_training(data_settings, head_settings, selected_backbone(), own_dataset)
 
 runs = st.session_state.get(RUNS_KEY, [])
-if runs:
-    show_run(runs[-1])
+latest = runs[-1] if runs else None
+if latest:
+    show_run(latest)
     runs_table()
+try_it_ui()
+fine_tune_ui(latest)
+export_ui(latest)
+load_model_ui()

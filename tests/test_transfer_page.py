@@ -110,3 +110,84 @@ def test_browser_trains_on_a_folder_and_shows_curves_and_confusion(app_url, page
     expect(page.locator("text.gtitle, text.annotation-text").filter(has_text="Loss").first).to_be_attached()
     expect(page.locator(".js-plotly-plot .heatmaplayer").first).to_be_attached()
     expect(page.get_by_text("Runs in this session")).to_be_visible()
+
+
+def _photos(shared_data, pattern: str, count: int):
+    import hashlib
+
+    from core.images import load_image_file
+    from ui.common import Photo
+
+    paths = sorted((shared_data / "pets-mini").glob(pattern))[:count]
+    return [Photo(p.name, load_image_file(p), hashlib.sha1(p.read_bytes()).hexdigest()) for p in paths]
+
+
+def test_own_classes_ask_for_names_and_photos(shared_data):
+    at = _page()
+    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    assert not at.exception
+    assert any("at least 4 photos" in info.value for info in at.info)
+    assert at.button(key="tt_train").disabled
+    at.session_state["oc_classes"] = [{"id": 0, "name": "same", "shots": _photos(shared_data, "cat/Bengal_*", 4)},
+                                      {"id": 1, "name": "same", "shots": _photos(shared_data, "dog/beagle_*", 4)}]
+    at.text_input(key="oc_0_name").input("same").run()
+    at.text_input(key="oc_1_name").input("same").run()
+    assert any("different name" in info.value for info in at.info)
+    at.session_state["oc_classes"][0]["shots"] = _photos(shared_data, "cat/Bengal_*", 16)
+    at.text_input(key="oc_0_name").input("bengal").run()
+    assert any("unbalanced" in warning.value for warning in at.warning)
+    assert not at.button(key="tt_train").disabled
+
+
+@pytest.mark.real_backbone
+def test_own_classes_train_try_fine_tune_and_export(shared_data):
+    at = _page()
+    at.session_state["oc_classes"] = [{"id": 0, "name": "bengal", "shots": _photos(shared_data, "cat/Bengal_*", 6)},
+                                      {"id": 1, "name": "beagle", "shots": _photos(shared_data, "dog/beagle_*", 6)}]
+    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    at.button(key="tt_train").click().run()
+    assert not at.exception
+    assert at.session_state["trained_model"]["classes"] == ["bengal", "beagle"]
+    assert {"Try it", "Take it with you"} <= {h.value for h in at.header}
+    assert not any(path.exists() for path in (ROOT / "shared").glob("*"))  # nothing written beside the app
+    at.number_input(key="tt_ft_blocks").set_value(1).run()
+    at.number_input(key="tt_ft_epochs").set_value(1).run()
+    at.button(key="tt_ft_go").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert "Head only" in metrics and "After fine-tuning" in metrics
+    assert at.session_state["trained_model"]["run"] == "1 fine-tuned"
+
+
+@pytest.mark.browser
+@pytest.mark.real_backbone
+def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_data, tmp_path):
+    from playwright.sync_api import expect
+
+    cats = sorted((shared_data / "pets-mini" / "cat").glob("Bengal_*.jpg"))
+    dogs = sorted((shared_data / "pets-mini" / "dog").glob("*.jpg"))
+    page.goto(app_url)
+    expect(page.get_by_text("Try the network")).to_be_visible(timeout=60_000)
+    page.get_by_role("link", name="Transfer training").click()
+    page.get_by_role("radio", name="Your own classes").click()
+    for k, name in enumerate(("bengal", "dog")):
+        field = page.get_by_role("textbox", name="Class name").nth(k)
+        field.fill(name)
+        field.press("Enter")
+    uploader = page.get_by_test_id("stFileUploader")
+    expect(uploader.filter(has_text="Photos of dog")).to_be_visible(timeout=30_000)
+    for label, photos in (("Photos of bengal", cats[:6]), ("Photos of dog", dogs[:6])):
+        uploader.filter(has_text=label).locator('input[type="file"]').set_input_files([str(p) for p in photos])
+    train = page.get_by_role("button", name="Train")
+    expect(train).to_be_enabled(timeout=60_000)
+    train.click()
+    expect(page.get_by_role("heading", name="Try it")).to_be_visible(timeout=180_000)
+    uploader.filter(has_text="Upload photos").locator('input[type="file"]').set_input_files(str(dogs[40]))  # unseen
+    expect(page.locator(".js-plotly-plot").filter(has_text="Your model").first).to_be_visible(timeout=60_000)
+    with page.expect_download(timeout=120_000) as download:
+        page.get_by_role("button", name="Download .keras").click()
+    saved = tmp_path / "mine.keras"
+    download.value.save_as(saved)
+    page.get_by_text("Load a .keras model you downloaded before").click()
+    uploader.filter(has_text="A Transfer Lab .keras model").locator('input[type="file"]').set_input_files(str(saved))
+    expect(page.get_by_text("Loaded mine.keras: 2 classes (bengal, dog)")).to_be_visible(timeout=60_000)

@@ -132,9 +132,13 @@ def load_dataset_ui(settings: DataSettings) -> Dataset | None:
         bar.empty()
 
 
-def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_name: str) -> None:
-    """Extracts (cached) embeddings, then trains live; the finished run goes to the runs list."""
-    dataset = load_dataset_ui(settings)
+def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_name: str,
+                 dataset: Dataset | None = None) -> None:
+    """Extracts (cached) embeddings, then trains live; the finished run goes to the runs list.
+
+    ``dataset`` is given for the learner's own classes; otherwise it is opened from ``settings``.
+    """
+    dataset = dataset or load_dataset_ui(settings)
     if dataset is None:
         return
     for note in dataset.skipped[:5]:
@@ -144,9 +148,11 @@ def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_n
     active = {"stage": "embeddings", "settings": settings, "head_settings": head_settings,
               "backbone": backbone_name, "dataset": dataset, "started": started}
     st.session_state[ACTIVE_KEY] = active
-    embeddings = _extract_ui(dataset, backbone, settings.source == "zip")
+    # Uploaded photos stay in this session: their embeddings are kept in memory only.
+    embeddings, images_per_s = _extract_ui(dataset, backbone, private=settings.source in ("zip", "own"))
     data = prepare_data(dataset, embeddings, settings.val_fraction, settings.seed, settings.official_split)
-    active.update(stage="training", data=data, history={}, best_weights=None, best_epoch=0)
+    active.update(stage="training", data=data, history={}, best_weights=None, best_epoch=0,
+                  images_per_s=images_per_s)
     _report_data(data)
     chart = st.empty()
 
@@ -165,18 +171,20 @@ def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_n
 
 
 def _extract_ui(dataset: Dataset, backbone, private: bool):
-    """Runs the embedding extraction with a live progress bar; returns the embeddings."""
+    """Runs the embedding extraction with a live progress bar; returns the embeddings and the images/s seen."""
     embedder = embedder_for(backbone)
     cache = EmbeddingCache(embedder.key, persist=not private)
     bar = st.progress(0.0, text="Looking up cached embeddings...")
+    rate = 0.0
     try:
         for step in extract_embeddings(embedder, dataset.samples, cache):
+            rate = max(rate, step.images_per_s)
             left = f", {step.seconds_left:.0f} s left" if step.seconds_left else ""
             speed = f", {step.images_per_s:.1f} images/s" if step.computed else ""
             bar.progress(step.fraction, text=f"Embeddings: {step.done} of {step.total} photos "
                                              f"({step.done - step.computed} from the cache{speed}{left})")
             if step.result is not None:
-                return step.result
+                return step.result, rate
     finally:
         bar.empty()
 
@@ -206,7 +214,8 @@ def finish_run(active: dict, head, stopped_by: str = "") -> dict:
            "dataset": data.dataset.name, "task": data.dataset.task, "classes": classes,
            "images": len(data.labels), "history": dict(active["history"]), "best_epoch": active["best_epoch"],
            "evaluation": evaluate_probs(probs, val_y, classes), "losses": top_losses(probs, val_y, k=12),
-           "data": data, "stopped_by": stopped_by, "seconds": time.perf_counter() - active["started"]}
+           "data": data, "stopped_by": stopped_by, "seconds": time.perf_counter() - active["started"],
+           "head": head, "head_settings": active["head_settings"], "images_per_s": active.get("images_per_s", 0.0)}
     st.session_state.setdefault(RUNS_KEY, []).append(run)
     backbone = get_backbone(active["backbone"])
     # The assembled model shares the process-wide frozen backbone read-only; never train it (fine-tuning

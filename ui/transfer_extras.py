@@ -1,0 +1,200 @@
+"""After training: try the model, fine-tune it, take it away, or bring one back (Transfer training, part 2)."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import keras
+import numpy as np
+import streamlit as st
+
+from core.backbones import get_spec, load_backbone
+from core.classify import top_k
+from core.evaluation import evaluate_probs
+from core.export import ModelCheckError, keras_bytes, load_model_bytes, report_markdown, run_report, tflite_bytes
+from core.finetune import FineTuneSettings, estimate_seconds, fine_tune
+from core.images import ImageInputError, load_image_file
+from core.transfer import predict_probs, single_input
+from ui.common import photo_input_ui, top_k_chart
+from ui.transfer_training import MODEL_KEY, curves_figure
+
+FT_KEY = "tt_fine_tune"
+
+
+def try_it_ui() -> None:
+    """Predicts the session model's classes for new photos (upload, camera or sample)."""
+    trained = st.session_state.get(MODEL_KEY)
+    if not trained:
+        return
+    st.header("Try it")
+    st.caption(f"Photos the model has not seen; it answers with its own {len(trained['classes'])} classes.")
+    photos = photo_input_ui("tt_try", multiple=True)
+    if not photos:
+        return
+    probs = predict_probs(trained["model"], [p.image for p in photos])
+    k = min(5, len(trained["classes"]))
+    for photo, row in zip(photos, probs):
+        left, right = st.columns([1, 2])
+        left.image(photo.image, caption=photo.name, width="stretch")
+        right.plotly_chart(top_k_chart(top_k(row, k, trained["classes"]), "Your model"), width="stretch",
+                           key=f"try_{photo.digest}_{trained.get('run')}")
+
+
+def export_ui(run: dict | None) -> None:
+    """Download buttons: the model as .keras and TensorFlow Lite, and the run's report."""
+    trained = st.session_state.get(MODEL_KEY)
+    if not trained:
+        return
+    st.header("Take it with you")
+    cols = st.columns(4)
+    cols[0].download_button("Download .keras", _keras_file(trained), file_name="transfer_lab_model.keras",
+                            mime="application/octet-stream", key="tt_dl_keras",
+                            help="Pixels (0-255) to probabilities, class names inside. Load with keras.saving."
+                                 "load_model after `import core.transfer_model`.")
+    if cols[1].button("Make a TensorFlow Lite file", key="tt_make_tflite"):
+        with st.spinner("Converting to TensorFlow Lite..."):
+            trained["tflite"] = tflite_bytes(trained["model"])
+    if trained.get("tflite"):
+        cols[1].download_button("Download .tflite", trained["tflite"], file_name="transfer_lab_model.tflite",
+                                mime="application/octet-stream", key="tt_dl_tflite")
+    if run is not None:
+        report = run_report(_report_fields(run))
+        cols[2].download_button("Report (JSON)", json.dumps(report, indent=2), file_name="transfer_lab_run.json",
+                                mime="application/json", key="tt_dl_json")
+        cols[3].download_button("Report (Markdown)", report_markdown(report), file_name="transfer_lab_run.md",
+                                mime="text/markdown", key="tt_dl_md")
+
+
+def _keras_file(trained: dict) -> bytes:
+    """The .keras bytes, made once per model."""
+    if "keras_bytes" not in trained:
+        trained["keras_bytes"] = keras_bytes(trained["model"])
+    return trained["keras_bytes"]
+
+
+def _report_fields(run: dict) -> dict:
+    """What ``core.export.run_report`` needs from a page run."""
+    hs = run["head_settings"]
+    fine = run.get("fine_tune")
+    return {"dataset": run["dataset"], "task": run["task"], "backbone": run["backbone"], "classes": run["classes"],
+            "settings": {k: getattr(hs, k) for k in hs.__dataclass_fields__},
+            "train_count": len(run["data"].split.train), "val_count": len(run["data"].split.val),
+            "evaluation": run["evaluation"], "history": run["history"],
+            "fine_tune": {"val_accuracy": fine["evaluation"].accuracy, "history": fine["history"],
+                          "seconds": fine["seconds"], "unfrozen": list(fine["unfrozen"])} if fine else None}
+
+
+def load_model_ui() -> None:
+    """Loads an uploaded .keras model in Keras safe mode as the session model."""
+    with st.expander("Load a .keras model you downloaded before"):
+        upload = st.file_uploader("A Transfer Lab .keras model", type=["keras"], key="tt_model_upload")
+        if upload is None:
+            return
+        if st.session_state.get("tt_loaded_id") == upload.file_id:
+            st.success(f"Loaded {upload.name}.", icon="✅")
+            return
+        try:
+            model, classes = load_model_bytes(upload.getvalue())
+        except ModelCheckError as exc:
+            st.error(f"{upload.name} was refused: {exc}", icon="🚫")
+            return
+        st.session_state[MODEL_KEY] = {"model": model, "classes": classes, "backbone": "uploaded model",
+                                       "run": f"upload {upload.file_id}"}
+        st.session_state["tt_loaded_id"] = upload.file_id
+        st.success(f"Loaded {upload.name}: {len(classes)} classes ({', '.join(classes[:6])}"
+                   f"{', ...' if len(classes) > 6 else ''}).", icon="✅")
+
+
+def fine_tune_ui(run: dict | None) -> None:
+    """The optional second phase: unfreeze the top blocks and train on pixels, with an estimate first."""
+    if run is None:
+        return
+    st.header("Fine-tune (optional, slow on a CPU)")
+    data = run["data"]
+    cols = st.columns(4)
+    blocks = cols[0].number_input("Backbone blocks to unfreeze", 1, 10, 2, key="tt_ft_blocks",
+                                  help="Counted from the top (the head convolution is one block).")
+    epochs = cols[1].number_input("Epochs", 1, 50, 3, key="tt_ft_epochs")
+    rate = cols[2].select_slider("Learning rate", [1e-6, 3e-6, 1e-5, 3e-5, 1e-4], 1e-5, key="tt_ft_lr",
+                                 format_func=lambda v: f"{v:g}")
+    augment = cols[3].checkbox("Augment (flip, rotate, zoom)", True, key="tt_ft_augment")
+    settings = FineTuneSettings(int(blocks), int(epochs), float(rate), augment=bool(augment),
+                                seed=run["head_settings"].seed)
+    estimate = estimate_seconds(run["images_per_s"], len(data.split.train), len(data.split.val), settings.epochs)
+    st.caption("This runs the whole backbone on every photo every epoch. Estimated time: "
+               + (f"about {estimate / 60:.1f} min." if np.isfinite(estimate) else "unknown (embeddings were cached)."))
+    if st.button("Fine-tune", key="tt_ft_go"):
+        _run_fine_tune(run, settings)
+    if run.get("fine_tune"):
+        _show_fine_tune(run)
+
+
+def _run_fine_tune(run: dict, settings: FineTuneSettings) -> None:
+    """Fine-tunes a copy of the run's model on its own, freshly built backbone, with live curves."""
+    data, classes = run["data"], run["classes"]
+    with st.spinner("Preparing photos and a backbone of your own..."):
+        pixels = _prepared_pixels(run)
+        backbone = load_backbone(run["backbone"])  # never the shared one: its weights are about to change
+        head = keras.models.clone_model(run["head"])
+        head.set_weights(run["head"].get_weights())
+    history = {k: list(v) for k, v in run["history"].items()}
+    chart = st.empty()
+    start_epoch = len(history.get("loss", []))
+
+    def on_epoch(record):
+        for key, value in record.logs.items():
+            history.setdefault(key, []).append(value)
+        chart.plotly_chart(_phases_figure(history, start_epoch), width="stretch")
+
+    started = time.perf_counter()
+    try:
+        tuned = fine_tune(single_input(backbone.embedding_model()), head, classes, pixels[data.split.train],
+                          data.labels[data.split.train], pixels[data.split.val], data.labels[data.split.val],
+                          settings, on_epoch=on_epoch)
+    finally:
+        chart.empty()
+    val = data.split.val
+    probs = tuned.model.predict(pixels[val], verbose=0) if len(val) else np.zeros((0, len(classes)))
+    run["fine_tune"] = {"history": history, "start_epoch": start_epoch, "seconds": time.perf_counter() - started,
+                        "evaluation": evaluate_probs(probs, data.labels[val], classes), "unfrozen": tuned.unfrozen}
+    st.session_state[MODEL_KEY] = {"model": tuned.model, "classes": list(classes), "backbone": run["backbone"],
+                                   "run": f"{run['number']} fine-tuned"}
+
+
+def _prepared_pixels(run: dict) -> np.ndarray:
+    """Every photo of the run, as the network sees it (``uint8``), in embeddings-row order."""
+    from core.images import center_crop_resize
+
+    data = run["data"]
+    size = get_spec(run["backbone"]).input_size
+    photos = []
+    for row in range(len(data.labels)):
+        sample = data.sample(row)
+        try:
+            image = sample.image if sample.image is not None else load_image_file(sample.path)
+        except ImageInputError:
+            image = np.zeros((size, size, 3), np.uint8)  # read before, so this only happens if it changed on disk
+        photos.append(center_crop_resize(image, size))
+    return np.stack(photos)
+
+
+def _phases_figure(history: dict, start_epoch: int):
+    """The curves of both phases, with a line where fine-tuning starts."""
+    fig = curves_figure(history)
+    fig.add_vline(x=start_epoch + 0.5, line_dash="dash", line_color="#e45756")
+    fig.add_annotation(x=start_epoch + 0.5, y=1.0, yref="paper", text="fine-tuning", showarrow=False,
+                       xanchor="left", font=dict(color="#e45756"))
+    return fig
+
+
+def _show_fine_tune(run: dict) -> None:
+    """Before/after accuracy and the curves of both phases."""
+    fine = run["fine_tune"]
+    cols = st.columns(3)
+    cols[0].metric("Head only", f"{run['evaluation'].accuracy:.1%}")
+    cols[1].metric("After fine-tuning", f"{fine['evaluation'].accuracy:.1%}",
+                   delta=f"{100 * (fine['evaluation'].accuracy - run['evaluation'].accuracy):+.1f} points")
+    cols[2].metric("Fine-tuning time", f"{fine['seconds']:.0f} s")
+    st.plotly_chart(_phases_figure(fine["history"], fine["start_epoch"]), width="stretch",
+                    key=f"ft_curves_{run['number']}")
