@@ -145,11 +145,16 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     at.session_state["oc_classes"] = [{"id": 0, "name": "bengal", "shots": _photos(shared_data, "cat/Bengal_*", 6)},
                                       {"id": 1, "name": "beagle", "shots": _photos(shared_data, "dog/beagle_*", 6)}]
     at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    from core.downloads import cache_dir
+
+    shards_before = sorted(cache_dir("embeddings").rglob("*.npz"))
     at.button(key="tt_train").click().run()
     assert not at.exception
     assert at.session_state["trained_model"]["classes"] == ["bengal", "beagle"]
     assert {"Try it", "Take it with you"} <= {h.value for h in at.header}
-    assert not any(path.exists() for path in (ROOT / "shared").glob("*"))  # nothing written beside the app
+    # The learner's photos stay in the session: embeddings in its memory, nothing in the shared disk cache.
+    assert [len(c) for c in at.session_state["tt_private_caches"].values()] == [12]
+    assert sorted(cache_dir("embeddings").rglob("*.npz")) == shards_before
     at.number_input(key="tt_ft_blocks").set_value(1).run()
     at.number_input(key="tt_ft_epochs").set_value(1).run()
     at.button(key="tt_ft_go").click().run()
@@ -191,3 +196,19 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     page.get_by_text("Load a .keras model you downloaded before").click()
     uploader.filter(has_text="A Transfer Lab .keras model").locator('input[type="file"]').set_input_files(str(saved))
     expect(page.get_by_text("Loaded mine.keras: 2 classes (bengal, dog)")).to_be_visible(timeout=60_000)
+
+
+def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):
+    import shutil
+
+    for photo in sorted((shared_data / "pets-mini" / "cat").glob("Persian_*.jpg"))[:5]:
+        shutil.copy(photo, tmp_path)
+    shutil.copy(shared_data / "odd" / "truncated.jpg", tmp_path)
+    (tmp_path / "notes.txt").write_text("not a photo")
+    at = _page()
+    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    at.text_input(key="oc_0_folder").input(str(tmp_path)).run()
+    at.button(key="oc_0_add_folder").click().run()
+    assert not at.exception
+    assert len(at.session_state["oc_classes"][0]["shots"]) == 5
+    assert any("truncated.jpg" in error.value for error in at.error)

@@ -6,10 +6,12 @@ kept in memory, never in the shared on-disk cache.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from core.datasets import Dataset, Sample
-from core.images import ImageInputError, center_crop_resize
+from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize
 from ui.common import Photo, photo_from_bytes
 
 CLASSES_KEY = "oc_classes"
@@ -51,6 +53,10 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
     uploads = left.file_uploader(f"Photos of {cls['name'] or 'this class'}", accept_multiple_files=True,
                                  key=f"{key}_upload", help="Several at once; remove one with its ✕.")
     with right:
+        folder = st.text_input("…or add the photos of a folder", key=f"{key}_folder", placeholder="/path/to/photos",
+                               help="For example one breed's photos from a dataset you downloaded.")
+        if folder and st.button("Add these photos", key=f"{key}_add_folder"):
+            cls["shots"].extend(_folder_photos(folder))
         if st.toggle("Use the camera", key=f"{key}_camera_on"):
             shot = st.camera_input("Take a photo", key=f"{key}_camera")
             if shot is not None and st.button("Add this shot", key=f"{key}_add_shot"):
@@ -85,6 +91,24 @@ def _decode_all(files) -> list[Photo]:
             photos.append(photo_from_bytes(file.getvalue(), file.name))
         except ImageInputError as exc:
             st.error(str(exc), icon="🚫")
+    return photos
+
+
+def _folder_photos(folder: str, limit: int = 200) -> list[Photo]:
+    """The readable photos of a folder (not its sub-folders), at most ``limit``; problems are reported."""
+    path = Path(folder).expanduser()
+    if not path.is_dir():
+        st.error(f"{folder} is not a folder", icon="🚫")
+        return []
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    photos = []
+    for file in files:
+        try:
+            photos.append(photo_from_bytes(file.read_bytes(), file.name))
+        except ImageInputError as exc:
+            st.error(str(exc), icon="🚫")
+    if not files:
+        st.warning(f"{folder} has no photo files", icon="⚠️")
     return photos
 
 

@@ -173,7 +173,11 @@ def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_n
 def _extract_ui(dataset: Dataset, backbone, private: bool):
     """Runs the embedding extraction with a live progress bar; returns the embeddings and the images/s seen."""
     embedder = embedder_for(backbone)
-    cache = EmbeddingCache(embedder.key, persist=not private)
+    if private:  # kept in this session's memory, so re-training the same photos computes nothing
+        cache = st.session_state.setdefault("tt_private_caches", {}).setdefault(
+            embedder.key, EmbeddingCache(embedder.key, persist=False))
+    else:
+        cache = EmbeddingCache(embedder.key)
     bar = st.progress(0.0, text="Looking up cached embeddings...")
     rate = 0.0
     try:
