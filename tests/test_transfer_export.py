@@ -168,3 +168,15 @@ def test_cli_train_with_fine_tuning_reports_both_phases(shared_data, tmp_path, c
     assert 0 <= result["fine_tune"]["val_accuracy"] <= 1
     model, classes = load_model_file(out)
     assert classes == ["cat", "dog"] and model.output_shape == (None, 2)
+
+
+def test_flat_classifier_exposes_the_last_conv_layer_for_grad_cam():
+    from core.transfer import flat_classifier
+
+    model = _tiny_classifier()
+    flat, layer = flat_classifier(model)
+    assert layer == "conv" and len(flat.get_layer(layer).output.shape) == 4
+    x = _pixels(3).astype(np.float32)
+    np.testing.assert_array_equal(flat(x), model(x))
+    with pytest.raises(ValueError, match="embedding model and a head"):
+        flat_classifier(make_tiny_model())

@@ -14,8 +14,8 @@ from core.classify import top_k
 from core.evaluation import evaluate_probs
 from core.export import ModelCheckError, keras_bytes, load_model_bytes, report_markdown, run_report, tflite_bytes
 from core.finetune import FineTuneSettings, estimate_seconds, fine_tune
-from core.images import ImageInputError, load_image_file
-from core.transfer import predict_probs, single_input
+from core.images import ImageInputError, center_crop_resize, load_image_file
+from core.transfer import flat_classifier, predict_probs, single_input
 from ui.common import photo_input_ui, top_k_chart
 from ui.transfer_training import MODEL_KEY, curves_figure
 
@@ -34,11 +34,35 @@ def try_it_ui() -> None:
         return
     probs = predict_probs(trained["model"], [p.image for p in photos])
     k = min(5, len(trained["classes"]))
+    explain = _gradcam(trained)
     for photo, row in zip(photos, probs):
         left, right = st.columns([1, 2])
-        left.image(photo.image, caption=photo.name, width="stretch")
+        predicted = trained["classes"][int(np.argmax(row))]
+        if explain is None:
+            left.image(photo.image, caption=photo.name, width="stretch")
+        else:
+            left.image(explain(photo.image, int(np.argmax(row))), width="stretch",
+                       caption=f"{photo.name}: where the model looked for {predicted} (Grad-CAM)")
         right.plotly_chart(top_k_chart(top_k(row, k, trained["classes"]), "Your model"), width="stretch",
                            key=f"try_{photo.digest}_{trained.get('run')}")
+
+
+def _gradcam(trained: dict):
+    """A function (photo, class) -> Grad-CAM overlay, when the feature-maps page's Grad-CAM exists; else None."""
+    try:
+        from core.gradcam import GradCamExplainer, gradcam_overlay
+    except ImportError:  # the Feature maps page (core.gradcam) is not part of this build
+        return None
+    if "gradcam" not in trained:
+        flat, layer = flat_classifier(trained["model"])
+        trained["gradcam"] = GradCamExplainer(flat, layer)
+    explainer, size = trained["gradcam"], int(trained["model"].input_shape[1])
+
+    def overlay(image, class_index):
+        pixels = center_crop_resize(image, size)
+        return gradcam_overlay(pixels, explainer.explain(pixels.astype(np.float32), class_index).heatmap)
+
+    return overlay
 
 
 def export_ui(run: dict | None) -> None:
@@ -164,8 +188,6 @@ def _run_fine_tune(run: dict, settings: FineTuneSettings) -> None:
 
 def _prepared_pixels(run: dict) -> np.ndarray:
     """Every photo of the run, as the network sees it (``uint8``), in embeddings-row order."""
-    from core.images import center_crop_resize
-
     data = run["data"]
     size = get_spec(run["backbone"]).input_size
     photos = []
