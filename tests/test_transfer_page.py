@@ -163,6 +163,22 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     assert "Head only" in metrics and "After fine-tuning" in metrics
     assert at.session_state["trained_model"]["run"] == "1 fine-tuned"
 
+    # A Stop mid-way reruns the page; the best fine-tuned epoch saved so far becomes the model.
+    import keras
+
+    run = at.session_state["tt_runs"][-1]
+    embedding, head = [layer for layer in at.session_state["trained_model"]["model"].layers
+                       if isinstance(layer, keras.Model)]
+    at.session_state["tt_fine_tune"] = {
+        "run": run, "embedding": embedding, "head": head, "history": {"loss": [0.5, 0.4]}, "start_epoch": 1,
+        "pixels": np.zeros((12, 224, 224, 3), np.uint8), "started": 0.0,
+        "best": (embedding.get_weights(), head.get_weights())}
+    run.pop("fine_tune")
+    at.run()
+    assert not at.exception
+    assert any("kept the best fine-tuned epoch" in info.value for info in at.info)
+    assert run["fine_tune"]["history"] == {"loss": [0.5, 0.4]} and "tt_fine_tune" not in at.session_state
+
 
 @pytest.mark.browser
 @pytest.mark.real_backbone

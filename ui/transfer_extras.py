@@ -13,9 +13,10 @@ from core.backbones import get_spec, load_backbone
 from core.classify import top_k
 from core.evaluation import evaluate_probs
 from core.export import ModelCheckError, keras_bytes, load_model_bytes, report_markdown, run_report, tflite_bytes
-from core.finetune import FineTuneSettings, estimate_seconds, fine_tune
+from core.finetune import FineTuneSettings, backbone_blocks, block_of, estimate_seconds, fine_tune
 from core.images import ImageInputError, center_crop_resize, load_image_file
 from core.transfer import flat_classifier, predict_probs, single_input
+from core.transfer_model import assemble
 from ui.common import photo_input_ui, top_k_chart
 from ui.transfer_training import MODEL_KEY, curves_figure
 
@@ -132,6 +133,7 @@ def load_model_ui() -> None:
 
 def fine_tune_ui(run: dict | None) -> None:
     """The optional second phase: unfreeze the top blocks and train on pixels, with an estimate first."""
+    finish_interrupted_fine_tune()
     if run is None:
         return
     st.header("Fine-tune (optional, slow on a CPU)")
@@ -148,42 +150,80 @@ def fine_tune_ui(run: dict | None) -> None:
     estimate = estimate_seconds(run["images_per_s"], len(data.split.train), len(data.split.val), settings.epochs)
     st.caption("This runs the whole backbone on every photo every epoch. Estimated time: "
                + (f"about {estimate / 60:.1f} min." if np.isfinite(estimate) else "unknown (embeddings were cached)."))
-    if st.button("Fine-tune", key="tt_ft_go"):
+    left, right, _ = st.columns([1, 1, 4])
+    go = left.button("Fine-tune", key="tt_ft_go")
+    right.button("Stop", key="tt_ft_stop", help="Ends fine-tuning now and keeps its best epoch so far.")
+    if go:
         _run_fine_tune(run, settings)
     if run.get("fine_tune"):
         _show_fine_tune(run)
 
 
 def _run_fine_tune(run: dict, settings: FineTuneSettings) -> None:
-    """Fine-tunes a copy of the run's model on its own, freshly built backbone, with live curves."""
+    """Fine-tunes a copy of the run's model on its own, freshly built backbone, with live curves.
+
+    After each epoch that improves, the weights are kept in the session, so a Stop (a rerun that
+    interrupts this one) still leaves the best fine-tuned model: see ``finish_interrupted_fine_tune``.
+    """
     data, classes = run["data"], run["classes"]
     with st.spinner("Preparing photos and a backbone of your own..."):
         pixels = _prepared_pixels(run)
         backbone = load_backbone(run["backbone"])  # never the shared one: its weights are about to change
         head = keras.models.clone_model(run["head"])
         head.set_weights(run["head"].get_weights())
+    embedding = single_input(backbone.embedding_model())
     history = {k: list(v) for k, v in run["history"].items()}
+    active = {"run": run, "embedding": embedding, "head": head, "history": history, "pixels": pixels,
+              "start_epoch": len(history.get("loss", [])), "started": time.perf_counter(), "best": None}
+    st.session_state[FT_KEY] = active
     chart = st.empty()
-    start_epoch = len(history.get("loss", []))
 
     def on_epoch(record):
         for key, value in record.logs.items():
             history.setdefault(key, []).append(value)
-        chart.plotly_chart(_phases_figure(history, start_epoch), width="stretch")
+        if record.best_epoch == record.epoch:
+            active["best"] = (embedding.get_weights(), head.get_weights())
+        chart.plotly_chart(_phases_figure(history, active["start_epoch"]), width="stretch")
 
-    started = time.perf_counter()
     try:
-        tuned = fine_tune(single_input(backbone.embedding_model()), head, classes, pixels[data.split.train],
-                          data.labels[data.split.train], pixels[data.split.val], data.labels[data.split.val],
-                          settings, on_epoch=on_epoch)
+        tuned = fine_tune(embedding, head, classes, pixels[data.split.train], data.labels[data.split.train],
+                          pixels[data.split.val], data.labels[data.split.val], settings, on_epoch=on_epoch)
     finally:
         chart.empty()
+    _finish_fine_tune(active, tuned.model, tuned.unfrozen)
+
+
+def _finish_fine_tune(active: dict, model: keras.Model, unfrozen) -> None:
+    """Scores the fine-tuned model, records it on the run and makes it the session's model."""
+    run, data, classes = active["run"], active["run"]["data"], active["run"]["classes"]
     val = data.split.val
-    probs = tuned.model.predict(pixels[val], verbose=0) if len(val) else np.zeros((0, len(classes)))
-    run["fine_tune"] = {"history": history, "start_epoch": start_epoch, "seconds": time.perf_counter() - started,
-                        "evaluation": evaluate_probs(probs, data.labels[val], classes), "unfrozen": tuned.unfrozen}
-    st.session_state[MODEL_KEY] = {"model": tuned.model, "classes": list(classes), "backbone": run["backbone"],
+    probs = model.predict(active["pixels"][val], verbose=0) if len(val) else np.zeros((0, len(classes)))
+    run["fine_tune"] = {"history": active["history"], "start_epoch": active["start_epoch"],
+                        "seconds": time.perf_counter() - active["started"], "unfrozen": tuple(unfrozen),
+                        "evaluation": evaluate_probs(probs, data.labels[val], classes)}
+    st.session_state[MODEL_KEY] = {"model": model, "classes": list(classes), "backbone": run["backbone"],
                                    "run": f"{run['number']} fine-tuned"}
+    st.session_state.pop(FT_KEY, None)
+
+
+def finish_interrupted_fine_tune() -> None:
+    """After a Stop during fine-tuning: keeps the best fine-tuned epoch, or the head-only model if none ended."""
+    active = st.session_state.get(FT_KEY)
+    if not active:
+        return
+    if active["best"] is None:
+        st.session_state.pop(FT_KEY, None)
+        st.info("Fine-tuning stopped before its first epoch ended; the head-only model is kept.", icon="⏹️")
+        return
+    embedding_weights, head_weights = active["best"]
+    active["embedding"].set_weights(embedding_weights)
+    active["head"].set_weights(head_weights)
+    model = assemble(active["embedding"], active["head"], list(active["run"]["classes"]))
+    unfrozen = [n for n in backbone_blocks(active["embedding"])
+                if any(layer.trainable and layer.weights for layer in active["embedding"].layers
+                       if block_of(layer.name) == n)]
+    _finish_fine_tune(active, model, unfrozen)
+    st.info("Fine-tuning stopped; kept the best fine-tuned epoch.", icon="⏹️")
 
 
 def _prepared_pixels(run: dict) -> np.ndarray:
