@@ -228,3 +228,18 @@ def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):
     assert not at.exception
     assert len(at.session_state["oc_classes"][0]["shots"]) == 5
     assert any("truncated.jpg" in error.value for error in at.error)
+
+
+@pytest.mark.real_backbone
+def test_a_folder_of_unreadable_files_gets_a_message(shared_data, tmp_path):
+    import shutil
+
+    for name in ("cats", "dogs"):
+        (tmp_path / name).mkdir()
+        shutil.copy(shared_data / "odd" / "truncated.jpg", tmp_path / name / "broken.jpg")
+    at = _page()
+    at.text_input(key="tt_folder").input(str(tmp_path)).run()
+    at.button(key="tt_train").click().run()
+    assert not at.exception
+    assert any("Cannot train" in error.value for error in at.error)
+    assert "tt_active" not in at.session_state

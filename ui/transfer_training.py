@@ -150,7 +150,12 @@ def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_n
     st.session_state[ACTIVE_KEY] = active
     # Uploaded photos stay in this session: their embeddings are kept in memory only.
     embeddings, images_per_s = _extract_ui(dataset, backbone, private=settings.source in ("zip", "own"))
-    data = prepare_data(dataset, embeddings, settings.val_fraction, settings.seed, settings.official_split)
+    try:
+        data = prepare_data(dataset, embeddings, settings.val_fraction, settings.seed, settings.official_split)
+    except ValueError as exc:  # e.g. every photo unreadable, or too few left to train on
+        st.session_state.pop(ACTIVE_KEY, None)
+        st.error(f"Cannot train: {exc}", icon="🚫")
+        return
     active.update(stage="training", data=data, history={}, best_weights=None, best_epoch=0,
                   images_per_s=images_per_s)
     _report_data(data)
