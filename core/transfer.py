@@ -176,3 +176,15 @@ def flat_classifier(model: keras.Model) -> tuple[keras.Model, str]:
     if not convs:
         raise ValueError("the embedding model has no convolutional layer")
     return keras.Model(embedding.inputs[0], head(embedding.outputs[0]), name="flat_classifier"), convs[-1]
+
+
+def guess_backbone(model: keras.Model) -> str | None:
+    """The registry name of the backbone inside a loaded classifier (by its nested model's name), or None."""
+    from core.backbones import list_backbones
+
+    names = " ".join(layer.name for layer in model.layers)
+    size = int(model.input_shape[1])
+    for spec in sorted(list_backbones(), key=lambda s: -len(s.name)):
+        if spec.name in names and spec.input_size == size:
+            return spec.name
+    return None

@@ -155,6 +155,9 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     # The learner's photos stay in the session: embeddings in its memory, nothing in the shared disk cache.
     assert [len(c) for c in at.session_state["tt_private_caches"].values()] == [12]
     assert sorted(cache_dir("embeddings").rglob("*.npz")) == shards_before
+    at.radio(key="tt_try_source").set_value("Sample photo").run()
+    assert not at.exception
+    assert "gradcam" in at.session_state["trained_model"]  # Grad-CAM of the predicted class was drawn
     at.number_input(key="tt_ft_blocks").set_value(1).run()
     at.number_input(key="tt_ft_epochs").set_value(1).run()
     at.button(key="tt_ft_go").click().run()
@@ -178,6 +181,11 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     assert not at.exception
     assert any("kept the best fine-tuned epoch" in info.value for info in at.info)
     assert run["fine_tune"]["history"] == {"loss": [0.5, 0.4]} and "tt_fine_tune" not in at.session_state
+
+    # The other pages take the session's classes as targets.
+    at.switch_page("pages/ideal_cat.py").run()
+    assert not at.exception
+    assert "your class: bengal" in at.pills(key="ideal_preset").options
 
 
 @pytest.mark.browser

@@ -15,7 +15,7 @@ from core.evaluation import evaluate_probs
 from core.export import ModelCheckError, keras_bytes, load_model_bytes, report_markdown, run_report, tflite_bytes
 from core.finetune import FineTuneSettings, backbone_blocks, block_of, estimate_seconds, fine_tune
 from core.images import ImageInputError, center_crop_resize, load_image_file
-from core.transfer import flat_classifier, predict_probs, single_input
+from core.transfer import flat_classifier, guess_backbone, predict_probs, single_input
 from core.transfer_model import assemble
 from ui.common import photo_input_ui, top_k_chart
 from ui.transfer_training import MODEL_KEY, curves_figure
@@ -124,7 +124,11 @@ def load_model_ui() -> None:
         except ModelCheckError as exc:
             st.error(f"{upload.name} was refused: {exc}", icon="🚫")
             return
-        st.session_state[MODEL_KEY] = {"model": model, "classes": classes, "backbone": "uploaded model",
+        backbone = guess_backbone(model)
+        if backbone is None:
+            st.error(f"{upload.name}: its backbone is not one Transfer Lab knows, so it was not loaded", icon="🚫")
+            return
+        st.session_state[MODEL_KEY] = {"model": model, "classes": classes, "backbone": backbone,
                                        "run": f"upload {upload.file_id}"}
         st.session_state["tt_loaded_id"] = upload.file_id
         st.success(f"Loaded {upload.name}: {len(classes)} classes ({', '.join(classes[:6])}"
