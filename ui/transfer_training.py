@@ -111,9 +111,17 @@ def head_settings_ui() -> HeadSettings | None:
 
 
 @st.cache_data(show_spinner=False, ttl=600, max_entries=8)
-def _open_dataset_cached(source: str, task: str) -> Dataset:
-    """Lists a dataset once per ten minutes (checking 25,000 Cats vs Dogs headers takes a while)."""
+def _open_dataset_cached(source: str, task: str, stamp: float) -> Dataset:
+    """Lists a dataset once (checking 25,000 Cats vs Dogs headers takes a while); ``stamp`` renews it."""
     return open_dataset(source, task)
+
+
+def _folder_stamp(source: str) -> float:
+    """Latest change time of a folder and its sub-folders (adding or removing a photo changes it)."""
+    path = Path(source)
+    if not path.is_dir():
+        return 0.0
+    return max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir() if p.is_dir()])
 
 
 def load_dataset_ui(settings: DataSettings) -> Dataset | None:
@@ -123,7 +131,7 @@ def load_dataset_ui(settings: DataSettings) -> Dataset | None:
         if settings.source in ("oxford-pets", "cats-vs-dogs"):
             open_dataset(settings.source, settings.task, progress=lambda name, done, total: bar.progress(
                 done / total if total else 0.0, text=f"Downloading {name}: {done / 1e6:,.0f} MB"))
-        dataset = _open_dataset_cached(settings.dataset_source, settings.task)
+        dataset = _open_dataset_cached(settings.dataset_source, settings.task, _folder_stamp(settings.dataset_source))
         return limit_per_class(dataset, settings.per_class, settings.seed)
     except DATA_ERRORS as exc:
         st.error(str(exc), icon="🚫")
