@@ -11,11 +11,11 @@ from ui.common import backbone_picker_ui  # noqa: E402
 st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", url_path="", default=True),
-    st.Page("pages/feature_maps.py", title="Feature maps", icon="🔍", url_path="feature_maps"),
-    st.Page("pages/transfer_training.py", title="Transfer training", icon="🎓", url_path="transfer_training"),
-    st.Page("pages/ideal_cat.py", title="Ideal cat", icon="🐱", url_path="ideal_cat"),
-    st.Page("pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
+    st.Page("app_pages/home.py", title="Home", icon="🏠", url_path="", default=True),
+    st.Page("app_pages/feature_maps.py", title="Feature maps", icon="🔍", url_path="feature_maps"),
+    st.Page("app_pages/transfer_training.py", title="Transfer training", icon="🎓", url_path="transfer_training"),
+    st.Page("app_pages/ideal_cat.py", title="Ideal cat", icon="🐱", url_path="ideal_cat"),
+    st.Page("app_pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
 ]
 
 navigation = st.navigation(PAGES)

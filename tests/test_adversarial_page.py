@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, make_tiny_model
 
-PAGE = "pages/adversarial_dog.py"
+PAGE = "app_pages/adversarial_dog.py"
 
 
 def _page() -> AppTest:

@@ -15,7 +15,7 @@ APP = str(Path(__file__).resolve().parent.parent / "app.py")
 def _open_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240)
     at.run()
-    at.switch_page("pages/feature_maps.py")
+    at.switch_page("app_pages/feature_maps.py")
     at.run()
     assert not at.exception, at.exception
     assert not at.error

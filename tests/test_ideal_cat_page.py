@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from core.transfer_model import assemble, build_head
 from tests.conftest import ROOT, make_tiny_model, running_app
 
-PAGE = "pages/ideal_cat.py"
+PAGE = "app_pages/ideal_cat.py"
 
 
 def _page_app() -> AppTest:

@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
-PAGE = "pages/transfer_training.py"
+PAGE = "app_pages/transfer_training.py"
 
 
 def _page() -> AppTest:
@@ -183,7 +183,7 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     assert run["fine_tune"]["history"] == {"loss": [0.5, 0.4]} and "tt_fine_tune" not in at.session_state
 
     # The other pages take the session's classes as targets.
-    at.switch_page("pages/ideal_cat.py").run()
+    at.switch_page("app_pages/ideal_cat.py").run()
     assert not at.exception
     assert "your class: bengal" in at.pills(key="ideal_preset").options
 
