@@ -142,10 +142,10 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
         files = st.file_uploader("Upload photos" if multiple else "Upload a photo", accept_multiple_files=multiple,
                                  key=f"{key}_upload", type=None)
         files = (files or []) if multiple else ([files] if files else [])
-    return _decode_all(files)
+    return decode_uploads(files)
 
 
-def _decode_all(files) -> list[Photo]:
+def decode_uploads(files) -> list[Photo]:
     """Decodes uploaded files, reporting each unreadable one and keeping the rest."""
     photos = []
     for file in files:

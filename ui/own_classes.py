@@ -12,7 +12,7 @@ import streamlit as st
 
 from core.datasets import Dataset, Sample
 from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize
-from ui.common import Photo, photo_from_bytes
+from ui.common import Photo, decode_uploads, photo_from_bytes
 
 CLASSES_KEY = "oc_classes"
 MIN_PER_CLASS = 4
@@ -60,8 +60,8 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
         if st.toggle("Use the camera", key=f"{key}_camera_on"):
             shot = st.camera_input("Take a photo", key=f"{key}_camera")
             if shot is not None and st.button("Add this shot", key=f"{key}_add_shot"):
-                cls["shots"].extend(_decode_all([shot]))
-    photos = _decode_all(uploads or []) + cls["shots"]
+                cls["shots"].extend(decode_uploads([shot]))
+    photos = decode_uploads(uploads or []) + cls["shots"]
     _thumbnails(cls, photos, key)
     if len(photos) < MIN_PER_CLASS:
         st.caption(f"⚠️ {cls['name'] or 'This class'} needs at least {MIN_PER_CLASS} photos "
@@ -81,17 +81,6 @@ def _thumbnails(cls: dict, photos: list[Photo], key: str) -> None:
             if id(photo) in shot_ids and st.button("✕", key=f"{key}_drop_{k}", help="Remove this shot"):
                 cls["shots"] = [p for p in cls["shots"] if p is not photo]
                 st.rerun()
-
-
-def _decode_all(files) -> list[Photo]:
-    """Decodes uploads safely; each unreadable file gets a clear message and the others are kept."""
-    photos = []
-    for file in files:
-        try:
-            photos.append(photo_from_bytes(file.getvalue(), file.name))
-        except ImageInputError as exc:
-            st.error(str(exc), icon="🚫")
-    return photos
 
 
 def _folder_photos(folder: str, limit: int = 200) -> list[Photo]:

@@ -29,20 +29,32 @@ def run(args) -> int:
     """Classifies each readable file; exit 2 if any could not be read."""
     from core.backbones import load_backbone
     from core.classify import classify_images
+
+    results, images, slots = read_images(args.images)
+    if images:
+        for slot, preds in zip(slots, classify_images(load_backbone(args.backbone), images, args.top)):
+            results[slot]["predictions"] = [p.as_dict() for p in preds]
+    return report(results, args.json)
+
+
+def read_images(paths) -> tuple[list[dict], list, list[int]]:
+    """Reads image files: a result row per file (with ``error`` for unreadable ones), the images, their rows."""
     from core.images import ImageInputError, load_image_file
 
     results, images, slots = [], [], []
-    for path in args.images:
+    for path in paths:
         try:
             images.append(load_image_file(path))
             slots.append(len(results))
             results.append({"file": path})
         except ImageInputError as exc:
             results.append({"file": path, "error": str(exc)})
-    if images:
-        for slot, preds in zip(slots, classify_images(load_backbone(args.backbone), images, args.top)):
-            results[slot]["predictions"] = [p.as_dict() for p in preds]
-    if args.json:
+    return results, images, slots
+
+
+def report(results: list[dict], as_json: bool) -> int:
+    """Prints the results (JSON or a table); exit status 2 when any file failed."""
+    if as_json:
         emit_json(results)
     else:
         _print_table(results)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from core.cli import emit_json
-from core.cli.classify import _print_table, top_k_arg
+from core.cli.classify import read_images, report, top_k_arg
 
 
 def register(subparsers) -> None:
@@ -20,23 +19,11 @@ def run(args) -> int:
     """Predicts each readable file; exit 2 if any could not be read."""
     from core.classify import top_k
     from core.cli.evaluate import load_trained_model
-    from core.images import ImageInputError, load_image_file
     from core.transfer import predict_probs
 
     model, classes = load_trained_model(args.model)
-    results, images, slots = [], [], []
-    for path in args.images:
-        try:
-            images.append(load_image_file(path))
-            slots.append(len(results))
-            results.append({"file": path})
-        except ImageInputError as exc:
-            results.append({"file": path, "error": str(exc)})
+    results, images, slots = read_images(args.images)
     if images:
         for slot, probs in zip(slots, predict_probs(model, images)):
             results[slot]["predictions"] = [p.as_dict() for p in top_k(probs, min(args.top, len(classes)), classes)]
-    if args.json:
-        emit_json(results)
-    else:
-        _print_table(results)
-    return 2 if any("error" in r for r in results) else 0
+    return report(results, args.json)
