@@ -67,6 +67,15 @@ def lite0():
     return load_backbone("efficientnet_lite0")
 
 
+def open_page(page: str, timeout: float = 240):
+    """Runs the whole app (navigation and sidebar) headless in AppTest and switches to one page."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    return at.switch_page(page).run()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -6,17 +6,13 @@ import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, make_tiny_model
+from tests.conftest import make_tiny_model, open_page
 
 PAGE = "app_pages/adversarial_dog.py"
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    return at
+    return open_page(PAGE, timeout=120)
 
 
 def _texts(at) -> str:

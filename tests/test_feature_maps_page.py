@@ -8,15 +8,13 @@ from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 import ui.feature_maps
+from tests.conftest import open_page
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def _open_page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    at.switch_page("app_pages/feature_maps.py")
-    at.run()
+    at = open_page("app_pages/feature_maps.py")
     assert not at.exception, at.exception
     assert not at.error
     return at

@@ -7,17 +7,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.transfer_model import assemble, build_head
-from tests.conftest import ROOT, make_tiny_model, running_app
+from tests.conftest import make_tiny_model, open_page, running_app
 
 PAGE = "app_pages/ideal_cat.py"
 
 
 def _page_app() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=240)
-    at.run()
-    at.switch_page(PAGE)
-    at.run()
-    return at
+    return open_page(PAGE)
 
 
 def test_page_loads_with_presets_and_settings():

@@ -6,16 +6,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, open_page
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/transfer_training.py"
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=240)
-    at.run()
-    return at.switch_page(PAGE).run()
+    return open_page(PAGE)
 
 
 def test_page_opens_and_asks_for_photos():

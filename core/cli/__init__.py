@@ -25,6 +25,14 @@ def progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def positive_int(value: str) -> int:
+    """Parses an option that takes a whole number of at least 1."""
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Builds the parser with every discovered subcommand."""
     parser = argparse.ArgumentParser(prog="python -m core", description="Transfer Lab command line")

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
-from core.cli import emit_json, progress
-
-
-def positive_int(value: str) -> int:
-    """Parses --top: a whole number of at least 1."""
-    k = int(value)
-    if k < 1:
-        raise argparse.ArgumentTypeError(f"--top must be at least 1, got {k}")
-    return k
+from core.cli import emit_json, positive_int, progress
 
 
 def register(subparsers) -> None:

@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
-
-from core.cli import emit_json, progress
-
-
-def _positive(value: str) -> int:
-    """Parses a whole number of at least 1."""
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
-    return number
+from core.cli import emit_json, positive_int, progress
 
 
 def register(subparsers) -> None:
@@ -22,15 +12,15 @@ def register(subparsers) -> None:
     parser.add_argument("--task", required=True, choices=["species", "breeds", "folders"])
     parser.add_argument("--backbone", default="efficientnet_lite0")
     parser.add_argument("--per-class", type=int, default=0, help="at most N photos per class (0: all)")
-    parser.add_argument("--epochs", type=_positive, default=20)
-    parser.add_argument("--batch-size", type=_positive, default=32)
+    parser.add_argument("--epochs", type=positive_int, default=20)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--official-split", action="store_true", help="use Oxford-IIIT Pet's trainval/test split")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fine-tune-blocks", type=int, default=0, metavar="N",
                         help="then unfreeze the top N backbone blocks and fine-tune on the photos (slow on a CPU)")
-    parser.add_argument("--fine-tune-epochs", type=_positive, default=3, metavar="E")
+    parser.add_argument("--fine-tune-epochs", type=positive_int, default=3, metavar="E")
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
     parser.add_argument("--out", required=True, metavar="MODEL.keras")
     parser.add_argument("--json", action="store_true", help="print JSON")
