@@ -34,7 +34,6 @@ from core.finetune import FineTuneSettings, fine_tune  # noqa: E402
 from core.images import load_image_file  # noqa: E402
 from core.splits import near_duplicate_groups  # noqa: E402
 from core.training import HeadSettings, train_head  # noqa: E402
-from core.transfer import single_input  # noqa: E402
 
 
 def main() -> None:
@@ -61,7 +60,7 @@ def main() -> None:
                           settings=HeadSettings(epochs=20)).head
         head_scores.append(float(np.mean(np.argmax(head.predict(embeddings.features[val], verbose=0), 1)
                                          == labels[val])))
-        own = single_input(load_backbone("efficientnet_lite0").embedding_model())
+        own = load_backbone("efficientnet_lite0").embedding_model()
         tuned = fine_tune(own, head, breeds.classes, pixels[train], labels[train], settings=settings)
         tuned_scores.append(float(np.mean(np.argmax(tuned.model.predict(pixels[val], verbose=0), 1) == labels[val])))
         print(f"{fold:>4} {int(train.sum()):>5} {int(val.sum()):>4} {head_scores[-1]:>10.1%} {tuned_scores[-1]:>11.1%} "

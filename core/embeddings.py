@@ -52,12 +52,7 @@ def embedder_for(backbone) -> Embedder:
     spec = backbone.spec
     weights = (spec.weights_sha256 or spec.weights_md5 or spec.weights_file or "imagenet")[:16]
     key = f"{spec.name}-{weights}-crop{spec.crop_fraction:g}-{spec.input_size}px-bicubic-{spec.embedding_layer}"
-    from core.transfer import single_input
-
-    embedding = backbone.embedding_model()
-    # One tensor in: calling the list-input view with a bare tensor makes Keras warn on every batch.
-    model = backbone.view("embedding_single_input", lambda _: single_input(embedding))
-    return Embedder(key, model, spec.input_size, spec.crop_fraction)
+    return Embedder(key, backbone.embedding_model(), spec.input_size, spec.crop_fraction)
 
 
 def sample_digest(sample: Sample) -> str:

@@ -117,14 +117,7 @@ def export_model(embedding_model: keras.Model, head: keras.Model, classes) -> ke
     Returns:
         The assembled model (``core.transfer_model.assemble``).
     """
-    return assemble(single_input(embedding_model), head, list(classes))
-
-
-def single_input(model: keras.Model) -> keras.Model:
-    """The same layers as a model with one input tensor (``Backbone.embedding_model()`` has a list)."""
-    if isinstance(model.input, (list, tuple)):
-        return keras.Model(model.inputs[0], model.outputs[0], name=model.name)
-    return model
+    return assemble(embedding_model, head, list(classes))
 
 
 def model_input_size(model: keras.Model) -> int:

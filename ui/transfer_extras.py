@@ -15,7 +15,7 @@ from core.evaluation import evaluate_probs
 from core.export import ModelCheckError, keras_bytes, load_model_bytes, report_markdown, run_report, tflite_bytes
 from core.finetune import FineTuneSettings, backbone_blocks, block_of, estimate_seconds, fine_tune
 from core.images import ImageInputError, center_crop_resize, load_image_file
-from core.transfer import flat_classifier, guess_backbone, predict_probs, single_input
+from core.transfer import flat_classifier, guess_backbone, predict_probs
 from core.transfer_model import assemble
 from ui.common import photo_input_ui, top_k_chart
 from ui.transfer_training import MODEL_KEY, curves_figure
@@ -175,7 +175,7 @@ def _run_fine_tune(run: dict, settings: FineTuneSettings) -> None:
         backbone = load_backbone(run["backbone"])  # never the shared one: its weights are about to change
         head = keras.models.clone_model(run["head"])
         head.set_weights(run["head"].get_weights())
-    embedding = single_input(backbone.embedding_model())
+    embedding = backbone.embedding_model()
     history = {k: list(v) for k, v in run["history"].items()}
     active = {"run": run, "embedding": embedding, "head": head, "history": history, "pixels": pixels,
               "start_epoch": len(history.get("loss", [])), "started": time.perf_counter(), "best": None}

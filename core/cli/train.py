@@ -104,14 +104,13 @@ def _fine_tune(backbone, head, data, args):
 
     from core.finetune import FineTuneSettings, fine_tune
     from core.images import load_image_file
-    from core.transfer import single_input
 
     settings = FineTuneSettings(blocks=args.fine_tune_blocks, epochs=args.fine_tune_epochs,
                                 learning_rate=args.fine_tune_learning_rate, seed=args.seed)
     pixels = np.stack([backbone.prepare(load_image_file(data.sample(row).path))
                        for row in range(len(data.labels))])
     progress(f"fine-tuning the top {settings.blocks} block(s) on {len(data.split.train)} photos")
-    tuned = fine_tune(single_input(backbone.embedding_model()), head, data.dataset.classes,
+    tuned = fine_tune(backbone.embedding_model(), head, data.dataset.classes,
                       pixels[data.split.train], data.labels[data.split.train], pixels[data.split.val],
                       data.labels[data.split.val], settings,
                       on_epoch=lambda r: progress(f"fine-tune epoch {r.epoch}: " + ", ".join(
