@@ -1,5 +1,7 @@
 """Transfer training: a classifier head on a frozen pretrained backbone, trained live on cached embeddings."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from core.transfer import DataSettings
@@ -15,6 +17,7 @@ from ui.transfer_training import (
     run_training,
     runs_table,
     show_run,
+    views_ui,
 )
 
 st.title("🎓 Transfer training")
@@ -43,6 +46,9 @@ else:
 head_settings = head_settings_ui()
 finish_interrupted()
 
+views = views_ui()
+if data_settings is not None:
+    data_settings = replace(data_settings, views=views)
 left, right, _ = st.columns([1, 1, 4])
 train = left.button("Train", type="primary", disabled=data_settings is None or head_settings is None,
                     key="tt_train")

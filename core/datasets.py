@@ -306,6 +306,27 @@ def cats_vs_dogs_dir() -> Path:
     return cache_dir("datasets", "cats-vs-dogs")
 
 
+def _oxford_pets_ready(root: Path) -> bool:
+    """Oxford-IIIT Pet is extracted at ``root``."""
+    return (root / "annotations" / "trainval.txt").is_file() and (root / "images").is_dir()
+
+
+def _cats_vs_dogs_ready(root: Path) -> bool:
+    """Cats vs Dogs is extracted at ``root``."""
+    return (root / "PetImages" / "Cat").is_dir()
+
+
+def local_datasets() -> tuple[str, ...]:
+    """The downloadable datasets already on this machine (``oxford-pets``, ``cats-vs-dogs``); nothing is fetched.
+
+    Returns:
+        Their names, in that order, for those whose files are in place.
+    """
+    ready = (("oxford-pets", _oxford_pets_ready(oxford_pets_dir())),
+             ("cats-vs-dogs", _cats_vs_dogs_ready(cats_vs_dogs_dir())))
+    return tuple(name for name, is_ready in ready if is_ready)
+
+
 def fetch_oxford_pets(progress: Callable[[str, int, int | None], None] | None = None) -> Path:
     """Downloads (once), verifies and extracts Oxford-IIIT Pet.
 
@@ -320,7 +341,7 @@ def fetch_oxford_pets(progress: Callable[[str, int, int | None], None] | None = 
         ChecksumError: a downloaded archive is not the official one.
     """
     root = oxford_pets_dir()
-    if (root / "annotations" / "trainval.txt").is_file() and (root / "images").is_dir():
+    if _oxford_pets_ready(root):
         return root
     for file_name, md5 in OXFORD_ARCHIVES:
         report = (lambda done, total, f=file_name: progress(f, done, total)) if progress else None
@@ -348,7 +369,7 @@ def fetch_cats_vs_dogs(progress: Callable[[str, int, int | None], None] | None =
         NoNetworkError: offline and not there yet; the message says where to put the files by hand.
     """
     root = cats_vs_dogs_dir()
-    if (root / "PetImages" / "Cat").is_dir():
+    if _cats_vs_dogs_ready(root):
         return root
     file_name = CATS_VS_DOGS_URL.rsplit("/", 1)[1]
     report = (lambda done, total: progress(file_name, done, total)) if progress else None

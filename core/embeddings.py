@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -37,10 +37,18 @@ class Embedder:
     model: keras.Model
     input_size: int
     crop_fraction: float = 0.875
+    mirror: bool = False
 
     def prepare(self, image: np.ndarray) -> np.ndarray:
-        """The photo as the network sees it (centre crop, bicubic resize)."""
-        return center_crop_resize(image, self.input_size, self.crop_fraction)
+        """The photo as the network sees it (centre crop, bicubic resize), mirrored for a mirrored view."""
+        pixels = center_crop_resize(image, self.input_size, self.crop_fraction)
+        return np.ascontiguousarray(pixels[:, ::-1]) if self.mirror else pixels
+
+    @property
+    def view(self) -> str:
+        """What this view of a photo is, in words."""
+        crop = "full frame" if self.crop_fraction >= 1 else f"centre {self.crop_fraction:.1%} crop"
+        return f"{crop}, mirrored" if self.mirror else crop
 
     def embed(self, pixels: np.ndarray) -> np.ndarray:
         """Embeddings of a batch of prepared pixels (through Keras' compiled predict step, the fast path)."""
@@ -53,6 +61,31 @@ def embedder_for(backbone) -> Embedder:
     weights = (spec.weights_sha256 or spec.weights_md5 or spec.weights_file or "imagenet")[:16]
     key = f"{spec.name}-{weights}-crop{spec.crop_fraction:g}-{spec.input_size}px-bicubic-{spec.embedding_layer}"
     return Embedder(key, backbone.embedding_model(), spec.input_size, spec.crop_fraction)
+
+
+VIEW_COUNTS = (1, 2, 4)
+
+
+def view_embedders(embedder: Embedder, views: int = 1) -> tuple[Embedder, ...]:
+    """The embedder itself, then the extra views of each photo a head can also learn from.
+
+    Two views add the mirror image; four also add the uncropped frame and its
+    mirror (a crop of 87.5% when the embedder already sees the full frame).
+    Each view has its own cache key; the first is the embedder unchanged.
+
+    Args:
+        embedder: the deployed view (the preprocessing the saved model applies).
+        views: 1, 2 or 4.
+
+    Returns:
+        ``views`` embedders, the deployed one first.
+    """
+    if views not in VIEW_COUNTS:
+        raise ValueError(f"views must be one of {VIEW_COUNTS}, got {views}")
+    other_crop = 1.0 if embedder.crop_fraction < 1 else 0.875
+    variants = [(embedder.crop_fraction, True), (other_crop, False), (other_crop, True)][:views - 1]
+    return (embedder, *(replace(embedder, key=f"{embedder.key}-view-crop{crop:g}{'-mirror' if mirror else ''}",
+                                crop_fraction=crop, mirror=mirror) for crop, mirror in variants))
 
 
 def sample_digest(sample: Sample) -> str:
@@ -129,6 +162,7 @@ class Embeddings:
     hashes: tuple[int, ...]
     kept: np.ndarray
     failed: tuple[tuple[str, str], ...] = ()
+    views: tuple[np.ndarray, ...] = ()  # the same rows seen through extra views (``view_embedders``)
 
 
 @dataclass(frozen=True)
@@ -142,6 +176,9 @@ class ExtractionStep:
     images_per_s: float
     seconds_left: float | None
     result: Embeddings | None = field(default=None, compare=False)
+    view: str = ""
+    view_index: int = 0
+    view_count: int = 1
 
     @property
     def fraction(self) -> float:
@@ -239,11 +276,49 @@ def _collect(samples, digests, cache, failed) -> Embeddings:
                       tuple((samples[i].name, msg) for i, msg in sorted(failed.items())))
 
 
+def extract_views(embedder: Embedder, samples, views: int = 1, cache_for=None,
+                  batch_size: int = 32) -> Iterator[ExtractionStep]:
+    """Extracts the deployed view of every photo, then each extra view of those that could be read.
+
+    Args:
+        embedder: the deployed view.
+        samples: the ``Sample`` list.
+        views: 1, 2 or 4 (see ``view_embedders``).
+        cache_for: maps an ``Embedder`` to its ``EmbeddingCache``; the shared on-disk cache by default.
+        batch_size: photos per backbone call.
+
+    Yields:
+        ``ExtractionStep`` with ``view``, ``view_index`` and ``view_count`` set; the last one has ``result``,
+        whose ``views`` holds the extra views' features row for row.
+    """
+    embedders = view_embedders(embedder, views)
+    cache_for = cache_for or (lambda e: EmbeddingCache(e.key))
+    base, extra = None, []
+    for index, view in enumerate(embedders):
+        todo = list(samples) if base is None else [samples[i] for i in base.kept]
+        for step in extract_embeddings(view, todo, cache_for(view), batch_size):
+            step = replace(step, view=view.view, view_index=index, view_count=len(embedders))
+            if step.result is None:
+                yield step
+            elif base is None:
+                base = step.result
+            elif len(step.result.features) != len(base.features):
+                raise ValueError(f"{len(base.features) - len(step.result.features)} photo(s) could not be read "
+                                 f"again for the {view.view} view")
+            else:
+                extra.append(step.result.features)
+    yield replace(step, result=replace(base, views=tuple(extra)))
+
+
 def run_extraction(embedder: Embedder, samples, cache: EmbeddingCache | None = None, batch_size: int = 32,
-                   on_step=None) -> tuple[Embeddings, ExtractionStep]:
-    """Runs ``extract_embeddings`` to the end; returns the embeddings and the last step."""
+                   on_step=None, views: int = 1) -> tuple[Embeddings, ExtractionStep]:
+    """Runs ``extract_views`` to the end; returns the embeddings and the last step.
+
+    ``cache`` (for the deployed view) and ``on_step`` are optional; extra views use the shared cache.
+    """
     step = None
-    for step in extract_embeddings(embedder, samples, cache, batch_size):
+    cache_for = (lambda e: cache if e is embedder else EmbeddingCache(e.key)) if cache is not None else None
+    for step in extract_views(embedder, list(samples), views, cache_for, batch_size):
         if on_step:
             on_step(step)
     return step.result, step

@@ -11,7 +11,7 @@ import keras
 import numpy as np
 
 from core.datasets import TASKS, Dataset
-from core.embeddings import Embeddings
+from core.embeddings import VIEW_COUNTS, Embeddings
 from core.images import center_crop_resize
 from core.splits import Split, near_duplicate_groups, official_split, stratified_split
 from core.transfer_model import assemble
@@ -35,6 +35,7 @@ class DataSettings:
     val_fraction: float = 0.2
     seed: int = 0
     official_split: bool = False
+    views: int = 1
 
     def __post_init__(self):
         if self.source not in SOURCES:
@@ -51,6 +52,8 @@ class DataSettings:
             raise ValueError(f"photos per class must be 0 (all) or more, got {self.per_class}")
         if not 0.05 <= self.val_fraction <= 0.5:
             raise ValueError(f"the validation share must be from 5% to 50%, got {self.val_fraction:.0%}")
+        if self.views not in VIEW_COUNTS:
+            raise ValueError(f"views must be one of {VIEW_COUNTS}, got {self.views}")
 
     @property
     def dataset_source(self) -> str:
@@ -69,7 +72,10 @@ class PreparedData:
 
     @property
     def train(self) -> tuple[np.ndarray, np.ndarray]:
-        return self.embeddings.features[self.split.train], self.labels[self.split.train]
+        """Training features and labels: every view of each training photo (validation sees the deployed one)."""
+        rows = self.split.train
+        views = [self.embeddings.features[rows], *(extra[rows] for extra in self.embeddings.views)]
+        return np.concatenate(views), np.tile(self.labels[rows], len(views))
 
     @property
     def val(self) -> tuple[np.ndarray, np.ndarray]:

@@ -101,8 +101,11 @@ def test_oxford_folder_put_by_hand_needs_no_network(shared_data, tmp_path, monke
     monkeypatch.setattr("core.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
     images, annotations = _oxford_archives(shared_data, tmp_path)
     root = datasets.oxford_pets_dir()
+    assert datasets.local_datasets() == ()
     extract_tar(images, root)
+    assert datasets.local_datasets() == ()  # images without annotations are not a usable dataset yet
     extract_tar(annotations, root)
+    assert datasets.local_datasets() == ("oxford-pets",)
     assert datasets.open_dataset("oxford-pets", "species").classes == ("cat", "dog")
 
 

@@ -151,7 +151,9 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     assert at.session_state["trained_model"]["classes"] == ["bengal", "beagle"]
     assert {"Try it", "Take it with you"} <= {h.value for h in at.header}
     # The learner's photos stay in the session: embeddings in its memory, nothing in the shared disk cache.
-    assert [len(c) for c in at.session_state["tt_private_caches"].values()] == [12]
+    # Augmented views are on by default: four views of each of the 12 photos, each view in its own memory cache.
+    assert [len(c) for c in at.session_state["tt_private_caches"].values()] == [12] * 4
+    assert any("training (× 4 views)" in c.value for c in at.caption)
     assert sorted(cache_dir("embeddings").rglob("*.npz")) == shards_before
     at.radio(key="tt_try_source").set_value("Sample photo").run()
     assert not at.exception
@@ -249,3 +251,32 @@ def test_a_folder_of_unreadable_files_gets_a_message(shared_data, tmp_path):
     assert not at.exception
     assert any("Cannot train" in error.value for error in at.error)
     assert "tt_active" not in at.session_state
+
+
+def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_path, monkeypatch):
+    monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path / "cache"))  # no dataset downloaded here
+    at = _page()
+    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    assert at.radio(key="oc_pick_source").options == ["A folder"]
+    assert any("not downloaded yet" in c.value for c in at.caption)
+    at.text_input(key="oc_pick_folder").input(str(shared_data / "pets-mini")).run()
+    assert at.selectbox(key="oc_pick_task_folder").value == "breeds"
+    classes = at.selectbox(key="oc_pick_class").options
+    assert len(classes) == 37 and "Bengal (25 photos)" in classes
+    bengal = classes.index("Bengal (25 photos)")
+    at.selectbox(key="oc_pick_class").set_value(bengal).run()
+    picked = at.multiselect(key=f"oc_pick_photos_pets-mini_{bengal}")
+    assert len(picked.value) == 8 and all(name.startswith("Bengal_") for name in picked.value)
+    picked.unselect(picked.value[0]).run()
+    at.button(key="oc_pick_add").click().run()
+    assert not at.exception
+    first = at.session_state["oc_classes"][0]
+    assert first["name"] == "Bengal" and len(first["shots"]) == 7  # the placeholder name became the breed
+    assert at.text_input(key="oc_0_name").value == "Bengal"
+    assert "Added 7 photos of Bengal to Bengal." in [s.value for s in at.success]
+    # Picking the same photos again adds nothing twice; a named class keeps its name.
+    at.button(key="oc_pick_add").click().run()
+    assert len(at.session_state["oc_classes"][0]["shots"]) == 7
+    assert any("already there" in s.value for s in at.success)
+    at.text_input(key="oc_pick_folder").input(str(tmp_path / "nowhere")).run()
+    assert not at.exception and at.error and len(at.session_state["oc_classes"][0]["shots"]) == 7

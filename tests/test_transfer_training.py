@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import keras
@@ -12,7 +13,15 @@ import pytest
 
 from core.cli import main
 from core.datasets import Sample, limit_per_class, load_folder
-from core.embeddings import Embedder, EmbeddingCache, extract_embeddings, run_extraction, sample_digest
+from core.embeddings import (
+    Embedder,
+    EmbeddingCache,
+    extract_embeddings,
+    extract_views,
+    run_extraction,
+    sample_digest,
+    view_embedders,
+)
 from core.evaluation import confusion_matrix, evaluate_probs, top_losses
 from core.training import HeadSettings, train_head
 from core.transfer import export_model, predict_probs, prepare_data
@@ -89,6 +98,46 @@ def test_private_cache_writes_nothing_and_content_is_the_key(photos, tmp_path):
     assert sample_digest(Sample("renamed.jpg", 0, str(copy))) == sample_digest(photos[0])
     in_memory = Sample("x", 0, image=np.zeros((4, 4, 3), np.uint8))
     assert sample_digest(in_memory) != sample_digest(Sample("x", 0, image=np.ones((4, 4, 3), np.uint8)))
+
+
+def test_views_are_the_mirror_and_the_full_frame_each_under_its_own_key():
+    base = _tiny_embedder()
+    views = view_embedders(base, 4)
+    assert views[0] is base and len({v.key for v in views}) == 4
+    assert [(v.crop_fraction, v.mirror) for v in views] == [(0.875, False), (0.875, True), (1.0, False), (1.0, True)]
+    assert [v.view for v in views] == ["centre 87.5% crop", "centre 87.5% crop, mirrored", "full frame",
+                                       "full frame, mirrored"]
+    image = np.arange(16 * 16 * 3, dtype=np.uint8).reshape(16, 16, 3)
+    np.testing.assert_array_equal(views[1].prepare(image), views[0].prepare(image)[:, ::-1])
+    assert [v.key for v in view_embedders(base, 2)] == [v.key for v in views[:2]]
+    assert view_embedders(base, 1) == (base,)
+    with pytest.raises(ValueError, match="views must be one of"):
+        view_embedders(base, 3)
+
+
+def test_extra_views_skip_unreadable_photos_and_line_up_row_for_row(photos, tmp_path):
+    embedder = _tiny_embedder()
+    steps = list(extract_views(embedder, photos, 4, lambda e: EmbeddingCache(e.key, tmp_path), batch_size=2))
+    result = steps[-1].result
+    assert [s.view_index for s in steps[:-1]] == sorted(s.view_index for s in steps[:-1])
+    assert {s.view_count for s in steps} == {4} and steps[-2].view == "full frame, mirrored"
+    assert result.features.shape == (5, 4) and len(result.views) == 3
+    assert [name for name, _ in result.failed] == ["truncated.jpg"]
+    mirrored = Embedder("x", embedder.model, 8, mirror=True)
+    again, _ = run_extraction(mirrored, [photos[k] for k in (3, 1)], EmbeddingCache("x", tmp_path / "m"))
+    np.testing.assert_allclose(result.views[0][[3, 1]], again.features, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(result.views[0], result.features)
+
+
+def test_training_uses_every_view_and_validation_the_deployed_one(photos, tmp_path):
+    dataset = load_folder(Path(photos[0].path).parent.parent, "species")
+    embeddings, _ = run_extraction(_tiny_embedder(), dataset.samples[::25], EmbeddingCache("t", tmp_path), views=2)
+    data = prepare_data(replace(dataset, samples=dataset.samples[::25]), embeddings, 0.5, 0)
+    train_x, train_y = data.train
+    rows = data.split.train
+    np.testing.assert_array_equal(train_x, np.concatenate([embeddings.features[rows], embeddings.views[0][rows]]))
+    np.testing.assert_array_equal(train_y, np.tile(data.labels[rows], 2))
+    np.testing.assert_array_equal(data.val[0], embeddings.features[data.split.val])
 
 
 def _separable(n_per_class=30, seed=0):

@@ -1,4 +1,4 @@
-"""Your own classes: name two or more classes and fill each with photos (uploads or camera).
+"""Your own classes: name two or more classes and fill each with photos (uploads, camera, or a dataset).
 
 Photos live in this session only (``st.session_state``); their embeddings are
 kept in memory, never in the shared on-disk cache.
@@ -8,15 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
-from core.datasets import Dataset, Sample
-from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize
+from core.datasets import Dataset, Sample, local_datasets
+from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from ui.common import Photo, decode_uploads, photo_from_bytes
+from ui.transfer_training import DATA_ERRORS, example_folder, folder_stamp, open_dataset_cached
 
 CLASSES_KEY = "oc_classes"
+RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
 MIN_PER_CLASS = 4
 UNBALANCED_RATIO = 3.0
+PICK_LIMIT = 100
+PICK_SOURCES = {"folder": "A folder", "oxford-pets": "Oxford-IIIT Pet", "cats-vs-dogs": "Microsoft Cats vs Dogs"}
+PICK_TASKS = {"folder": ["breeds", "species", "folders"], "oxford-pets": ["breeds", "species"],
+              "cats-vs-dogs": ["species"]}
 
 
 def _classes() -> list[dict]:
@@ -30,6 +37,7 @@ def _classes() -> list[dict]:
 def own_classes_ui() -> Dataset | None:
     """Draws the class editor; returns the dataset when every class has enough photos, else None."""
     classes = _classes()
+    _apply_renames(classes)
     filled = []
     for cls in classes:
         with st.container(border=True):
@@ -38,7 +46,108 @@ def own_classes_ui() -> Dataset | None:
         next_id = max(c["id"] for c in classes) + 1
         classes.append({"id": next_id, "name": f"class {chr(65 + next_id % 26)}", "shots": []})
         st.rerun()
+    with st.expander("📚 Pick photos from a dataset"):
+        dataset_picker_ui(classes)
     return _dataset_or_none(filled)
+
+
+def _apply_renames(classes: list[dict]) -> None:
+    """Renames a class asked for on the previous run (a name widget cannot change once it is drawn)."""
+    for class_id, name in st.session_state.pop(RENAME_KEY, {}).items():
+        for cls in classes:
+            if cls["id"] == class_id:
+                cls["name"] = name
+                st.session_state[f"oc_{class_id}_name"] = name
+
+
+def dataset_picker_ui(classes: list[dict]) -> None:
+    """Picks photos of one class of a folder or downloaded dataset and adds them to one of the learner's classes."""
+    if PICKED_KEY in st.session_state:
+        st.success(st.session_state.pop(PICKED_KEY), icon="✅")
+    dataset = _pick_dataset_ui()
+    if dataset is None:
+        return
+    counts = dataset.counts()
+    left, right = st.columns(2)
+    label = left.selectbox("Class in the dataset", range(len(dataset.classes)), key="oc_pick_class",
+                           format_func=lambda i: f"{dataset.classes[i]} ({counts[dataset.classes[i]]} photos)")
+    names = {c["id"]: c["name"] or "(unnamed)" for c in classes}
+    target = right.selectbox("Add them to", list(names), format_func=names.get, key="oc_pick_target")
+    samples = {s.name: s for s in dataset.samples if s.label == label}
+    chosen = st.multiselect(f"Photos (up to {PICK_LIMIT})", list(samples), default=list(samples)[:8],
+                            max_selections=PICK_LIMIT, key=f"oc_pick_photos_{dataset.name}_{label}")
+    _previews([samples[name] for name in chosen[:16]])
+    cls = next(c for c in classes if c["id"] == target)
+    if chosen and st.button(f"Add {len(chosen)} photos to {names[target]}", key="oc_pick_add", type="primary"):
+        added = _add_samples(cls, [samples[name] for name in chosen])
+        name = dataset.classes[label] if _is_placeholder(cls["name"]) else cls["name"]
+        st.session_state[RENAME_KEY] = {cls["id"]: name}
+        st.session_state[PICKED_KEY] = (f"Added {added} photos of {dataset.classes[label]} to {name}"
+                                        + (f" ({len(chosen) - added} were already there or unreadable)."
+                                           if added < len(chosen) else "."))
+        st.rerun()
+
+
+def _pick_dataset_ui() -> Dataset | None:
+    """Where to pick from: a folder, or a dataset already downloaded; None (with a hint) until it opens."""
+    local = local_datasets()
+    source = st.radio("From", ["folder", *local], format_func=PICK_SOURCES.get, horizontal=True, key="oc_pick_source")
+    missing = [PICK_SOURCES[name] for name in ("oxford-pets", "cats-vs-dogs") if name not in local]
+    if missing:
+        st.caption(f"{' and '.join(missing)}: not downloaded yet. Download from **A dataset** first to pick from "
+                   "them here.")
+    location = source
+    left, right = st.columns([3, 1])
+    if source == "folder":
+        location = left.text_input("Folder", key="oc_pick_folder", placeholder=example_folder() or "/path/to/photos",
+                                   help="One sub-folder per class, or Oxford-named photos (<breed>_<n>.jpg).")
+    task = right.selectbox("Labels", PICK_TASKS[source], key=f"oc_pick_task_{source}")
+    if not location:
+        return None
+    try:
+        return open_dataset_cached(location, task, folder_stamp(location))
+    except DATA_ERRORS as exc:
+        st.error(str(exc), icon="🚫")
+        return None
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _preview(path: str) -> np.ndarray:
+    """A small square thumbnail of a photo file (cached: the picker redraws on every widget change)."""
+    return center_crop_resize(load_image_file(path), 96, 1.0)
+
+
+def _previews(samples: list[Sample]) -> None:
+    """Thumbnails of the photos about to be added; an unreadable one says so."""
+    cols = st.columns(8)
+    for k, sample in enumerate(samples):
+        with cols[k % 8]:
+            try:
+                st.image(_preview(sample.path), caption=sample.name[:18])
+            except ImageInputError as exc:
+                st.caption(f"🚫 {exc}")
+
+
+def _add_samples(cls: dict, samples: list[Sample]) -> int:
+    """Adds dataset photos to a class, skipping unreadable ones and ones it already has; returns how many."""
+    have = {p.digest for p in cls["shots"]}
+    added = 0
+    for sample in samples:
+        try:
+            photo = photo_from_bytes(Path(sample.path).read_bytes(), sample.name)
+        except (ImageInputError, OSError) as exc:
+            st.error(f"{sample.name}: {exc}", icon="🚫")
+            continue
+        if photo.digest not in have:
+            cls["shots"].append(photo)
+            have.add(photo.digest)
+            added += 1
+    return added
+
+
+def _is_placeholder(name: str) -> bool:
+    """The class still has its starting name (``class A``) or none."""
+    return not name or (name.startswith("class ") and len(name) == 7)
 
 
 def _class_editor(cls: dict, removable: bool) -> list[Photo]:

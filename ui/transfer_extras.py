@@ -103,7 +103,8 @@ def _report_fields(run: dict) -> dict:
     hs = run["head_settings"]
     fine = run.get("fine_tune")
     return {"dataset": run["dataset"], "task": run["task"], "backbone": run["backbone"], "classes": run["classes"],
-            "settings": {k: getattr(hs, k) for k in hs.__dataclass_fields__},
+            "settings": {k: getattr(hs, k) for k in hs.__dataclass_fields__} | {
+                "views": 1 + len(run["data"].embeddings.views)},
             "train_count": len(run["data"].split.train), "val_count": len(run["data"].split.val),
             "evaluation": run["evaluation"], "history": run["history"],
             "fine_tune": {"val_accuracy": fine["evaluation"].accuracy, "history": fine["history"],
