@@ -1,10 +1,12 @@
 """Fine-tuning bench: breed accuracy on pets-mini, head only vs head then fine-tuning, and time per epoch.
 
-Usage: python bench/bench_fine_tune.py [--folds 5] [--blocks 2] [--epochs 3] [--learning-rate 1e-5]
+Usage: python bench/bench_fine_tune.py [--backbone efficientnet_lite0] [--views 4] [--folds 5] [--blocks 2]
+       [--epochs 3] [--learning-rate 1e-5]
 
 For each fold of the stratified, duplicate-aware split of bench_transfer.py:
-train the head on cached embeddings (20 epochs), score it, then fine-tune the
-top ``--blocks`` blocks of a fresh EfficientNet-Lite0 with the head for
+train the head on cached embeddings of ``--views`` views (20 epochs), score it
+on the deployed view, then fine-tune the top ``--blocks`` blocks of a fresh
+backbone with the head for
 ``--epochs`` epochs (augmentation on, BatchNorm frozen) and score again.
 Prints per-fold and mean accuracy of both, and the fine-tuning seconds per
 epoch on the fold's ~240 training photos (on this machine; say how loaded it was).
@@ -43,24 +45,29 @@ def main() -> None:
     parser.add_argument("--blocks", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--learning-rate", type=float, default=1e-5)
+    parser.add_argument("--backbone", default="efficientnet_lite0")
+    parser.add_argument("--views", type=int, default=4, choices=[1, 2, 4])
     args = parser.parse_args()
     os.environ["TRANSFER_LAB_CACHE"] = os.environ.get("TRANSFER_LAB_CACHE") or tempfile.mkdtemp()
-    backbone = load_backbone("efficientnet_lite0")
+    backbone = load_backbone(args.backbone)
     breeds = load_folder(PETS, "breeds")
-    embeddings, _ = run_extraction(embedder_for(backbone), breeds.samples)
+    embeddings, _ = run_extraction(embedder_for(backbone), breeds.samples, views=args.views)
+    features = [embeddings.features, *embeddings.views]
     labels = breeds.labels[embeddings.kept]
     pixels = np.stack([backbone.prepare(load_image_file(breeds.samples[i].path)) for i in embeddings.kept])
     fold_of = stratified_folds(labels, args.folds, 0, near_duplicate_groups(embeddings.hashes))
     settings = FineTuneSettings(args.blocks, args.epochs, args.learning_rate)
+    print(f"{args.backbone}, head on {args.views} view(s), top {args.blocks} block(s) fine-tuned for {args.epochs} "
+          f"epochs at lr {args.learning_rate:g}\n")
     print(f"{'fold':>4} {'train':>5} {'val':>4} {'head only':>10} {'fine-tuned':>11} {'s/epoch':>8}")
     head_scores, tuned_scores = [], []
     for fold in range(args.run_folds or args.folds):
         train, val = fold_of != fold, fold_of == fold
-        head = train_head(embeddings.features[train], labels[train], len(breeds.classes),
-                          settings=HeadSettings(epochs=20)).head
+        head = train_head(np.concatenate([f[train] for f in features]), np.tile(labels[train], len(features)),
+                          len(breeds.classes), settings=HeadSettings(epochs=20)).head
         head_scores.append(float(np.mean(np.argmax(head.predict(embeddings.features[val], verbose=0), 1)
                                          == labels[val])))
-        own = load_backbone("efficientnet_lite0").embedding_model()
+        own = load_backbone(args.backbone).embedding_model()
         tuned = fine_tune(own, head, breeds.classes, pixels[train], labels[train], settings=settings)
         tuned_scores.append(float(np.mean(np.argmax(tuned.model.predict(pixels[val], verbose=0), 1) == labels[val])))
         print(f"{fold:>4} {int(train.sum()):>5} {int(val.sum()):>4} {head_scores[-1]:>10.1%} {tuned_scores[-1]:>11.1%} "

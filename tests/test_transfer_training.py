@@ -231,9 +231,11 @@ def test_real_lite0_on_pets_mini_and_cli_contracts(shared_data, lite0, tmp_path,
 
     model_path = tmp_path / "species.keras"
     assert main(["train", "--data", str(shared_data / "pets-mini"), "--task", "species", "--per-class", "20",
-                 "--epochs", "15", "--seed", "0", "--out", str(model_path), "--json"]) == 0
-    result = json.loads(capsys.readouterr().out)
-    assert set(result) == {"classes", "train_count", "val_count", "val_accuracy", "history", "seconds"}
+                 "--epochs", "15", "--seed", "0", "--views", "2", "--out", str(model_path), "--json"]) == 0
+    out = capsys.readouterr()
+    result = json.loads(out.out)
+    assert set(result) == {"classes", "train_count", "val_count", "views", "val_accuracy", "history", "seconds"}
+    assert result["views"] == 2 and "embeddings view 2/2 (centre 87.5% crop, mirrored)" in out.err
     assert result["classes"] == ["cat", "dog"] and result["train_count"] + result["val_count"] == 40
     assert set(result["history"]) == {"loss", "val_loss", "accuracy", "val_accuracy"}
     assert len(result["history"]["loss"]) == 15 and result["val_accuracy"] >= 0.9

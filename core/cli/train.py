@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--official-split", action="store_true", help="use Oxford-IIIT Pet's trainval/test split")
+    parser.add_argument("--views", type=int, default=1, choices=[1, 2, 4],
+                        help="views of each photo the head learns from: 2 adds the mirror image, 4 also the "
+                             "uncropped frame and its mirror (validation always uses the deployed view)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fine-tune-blocks", type=int, default=0, metavar="N",
                         help="then unfreeze the top N backbone blocks and fine-tune on the photos (slow on a CPU)")
@@ -69,7 +72,8 @@ def _train(dataset, args, settings) -> dict:
     for note in dataset.skipped:
         progress(f"skipped {note}")
     backbone = load_backbone(args.backbone)
-    embeddings, _ = run_extraction(embedder_for(backbone), dataset.samples, on_step=_extraction_progress)
+    embeddings, _ = run_extraction(embedder_for(backbone), dataset.samples, on_step=_extraction_progress,
+                                   views=args.views)
     for name, message in embeddings.failed:
         progress(f"skipped {name}: {message}")
     data = prepare_data(dataset, embeddings, args.val_fraction, args.seed, args.official_split)
@@ -84,7 +88,8 @@ def _train(dataset, args, settings) -> dict:
         else None
     model = export_model(backbone.embedding_model(), trained.head, dataset.classes)
     result = {"classes": list(dataset.classes), "train_count": int(len(data.split.train)),
-              "val_count": int(len(data.split.val)), "val_accuracy": evaluation.accuracy if evaluation else None,
+              "val_count": int(len(data.split.val)), "views": args.views,
+              "val_accuracy": evaluation.accuracy if evaluation else None,
               "history": _history(trained.history), "seconds": None}
     if args.fine_tune_blocks:
         model, result["fine_tune"] = _fine_tune(backbone, trained.head, data, args)
@@ -138,4 +143,6 @@ def _download_progress():
 def _extraction_progress(step) -> None:
     """Prints one line per extraction step."""
     left = f", {step.seconds_left:.0f} s left" if step.seconds_left else ""
-    progress(f"embeddings {step.done}/{step.total} ({step.computed} computed, {step.images_per_s:.1f} images/s{left})")
+    view = f" view {step.view_index + 1}/{step.view_count} ({step.view})" if step.view_count > 1 else ""
+    progress(f"embeddings{view} {step.done}/{step.total} ({step.computed} computed, "
+             f"{step.images_per_s:.1f} images/s{left})")
