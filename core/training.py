@@ -131,9 +131,20 @@ def one_hot(labels, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[np.asarray(labels, dtype=np.int64)]
 
 
-def compile_head(head: keras.Model, settings: HeadSettings) -> keras.Model:
-    """Compiles a head with Adam, categorical cross-entropy (with label smoothing) and accuracy."""
-    head.compile(optimizer=keras.optimizers.Adam(settings.learning_rate),
+def compile_head(head: keras.Model, settings: HeadSettings, loss_scale: bool = False) -> keras.Model:
+    """Compiles a head with Adam, categorical cross-entropy (with label smoothing) and accuracy.
+
+    Args:
+        head: the model to compile (a head, or a backbone and head to fine-tune).
+        settings: learning rate and label smoothing.
+        loss_scale: wrap Adam in a ``LossScaleOptimizer``, for a model whose layers compute in
+            float16: small float16 gradients would otherwise round to zero.
+
+    Returns:
+        The same model, compiled.
+    """
+    optimizer = keras.optimizers.Adam(settings.learning_rate)
+    head.compile(optimizer=keras.optimizers.LossScaleOptimizer(optimizer) if loss_scale else optimizer,
                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
                  metrics=["accuracy"])
     return head

@@ -164,10 +164,11 @@ def test_real_tflite_export_matches_keras_on_singles(shared_data, lite0, tmp_pat
 def test_cli_train_with_fine_tuning_reports_both_phases(shared_data, tmp_path, capsys):
     out = tmp_path / "tuned.keras"
     assert main(["train", "--data", str(shared_data / "pets-mini"), "--task", "species", "--per-class", "6",
-                 "--epochs", "5", "--fine-tune-blocks", "1", "--fine-tune-epochs", "1", "--out", str(out),
-                 "--json"]) == 0
+                 "--epochs", "5", "--fine-tune-blocks", "1", "--fine-tune-epochs", "1", "--fine-tune-precision",
+                 "mixed_float16", "--out", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
-    assert set(result["fine_tune"]) == {"val_accuracy", "history", "seconds", "unfrozen"}
+    assert set(result["fine_tune"]) == {"val_accuracy", "history", "seconds", "unfrozen", "precision"}
+    assert result["fine_tune"]["precision"] == "mixed_float16"
     assert result["fine_tune"]["unfrozen"] == ["top"] and len(result["fine_tune"]["history"]["loss"]) == 1
     assert 0 <= result["fine_tune"]["val_accuracy"] <= 1
     model, classes = load_model_file(out)

@@ -25,6 +25,8 @@ def register(subparsers) -> None:
                         help="then unfreeze the top N backbone blocks and fine-tune on the photos (slow on a CPU)")
     parser.add_argument("--fine-tune-epochs", type=positive_int, default=3, metavar="E")
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
+    parser.add_argument("--fine-tune-precision", choices=["auto", "float32", "mixed_float16"], default="auto",
+                        help="auto: mixed_float16 on a GPU, float32 on a CPU")
     parser.add_argument("--out", required=True, metavar="MODEL.keras")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
@@ -111,7 +113,8 @@ def _fine_tune(backbone, head, data, args):
     from core.images import load_image_file
 
     settings = FineTuneSettings(blocks=args.fine_tune_blocks, epochs=args.fine_tune_epochs,
-                                learning_rate=args.fine_tune_learning_rate, seed=args.seed)
+                                learning_rate=args.fine_tune_learning_rate, seed=args.seed,
+                                precision=args.fine_tune_precision)
     pixels = np.stack([backbone.prepare(load_image_file(data.sample(row).path))
                        for row in range(len(data.labels))])
     progress(f"fine-tuning the top {settings.blocks} block(s) on {len(data.split.train)} photos")
@@ -124,7 +127,8 @@ def _fine_tune(backbone, head, data, args):
     accuracy = float(np.mean(np.argmax(tuned.model.predict(pixels[val], verbose=0), 1) == data.labels[val])) \
         if len(val) else None
     return tuned.model, {"val_accuracy": accuracy, "history": _history(tuned.history),
-                         "seconds": round(tuned.seconds, 3), "unfrozen": list(tuned.unfrozen)}
+                         "seconds": round(tuned.seconds, 3), "unfrozen": list(tuned.unfrozen),
+                         "precision": tuned.precision}
 
 
 def _download_progress():
