@@ -268,4 +268,9 @@ def _pixel_batches(pixels: np.ndarray, y: np.ndarray, settings: FineTuneSettings
     """Shuffled batches of uint8 photos, made float32 one batch at a time (memory: the photos once, as bytes)."""
     data = tf.data.Dataset.from_tensor_slices((np.asarray(pixels, np.uint8), y))
     data = data.shuffle(len(pixels), seed=settings.seed, reshuffle_each_iteration=True).batch(settings.batch_size)
-    return data.map(lambda x, t: (tf.cast(x, tf.float32), t)).prefetch(1)
+    return data.map(_as_float).prefetch(1)
+
+
+def _as_float(pixels: tf.Tensor, targets: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """One batch's pixels as float32 (a named function: autograph cannot read a lambda's source in some calls)."""
+    return tf.cast(pixels, tf.float32), targets

@@ -274,9 +274,14 @@ def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_pat
     assert first["name"] == "Bengal" and len(first["shots"]) == 7  # the placeholder name became the breed
     assert at.text_input(key="oc_0_name").value == "Bengal"
     assert "Added 7 photos of Bengal to Bengal." in [s.value for s in at.success]
-    # Picking the same photos again adds nothing twice; a named class keeps its name.
+    # The target moves on to the next class still short of photos; picking the same photos again for
+    # the first class adds nothing twice, and a named class keeps its name.
+    target = next(s for s in at.selectbox if s.label == "Add them to")
+    assert target.value == 1 and target.options == ["Bengal", "class B"]
+    target.set_value(0).run()
     at.button(key="oc_pick_add").click().run()
-    assert len(at.session_state["oc_classes"][0]["shots"]) == 7
+    first = at.session_state["oc_classes"][0]
+    assert len(first["shots"]) == 7 and first["name"] == "Bengal"
     assert any("already there" in s.value for s in at.success)
     at.text_input(key="oc_pick_folder").input(str(tmp_path / "nowhere")).run()
     assert not at.exception and at.error and len(at.session_state["oc_classes"][0]["shots"]) == 7

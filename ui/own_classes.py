@@ -47,7 +47,7 @@ def own_classes_ui() -> Dataset | None:
         classes.append({"id": next_id, "name": f"class {chr(65 + next_id % 26)}", "shots": []})
         st.rerun()
     with st.expander("📚 Pick photos from a dataset"):
-        dataset_picker_ui(classes)
+        dataset_picker_ui(classes, [len(photos) for _, photos in filled])
     return _dataset_or_none(filled)
 
 
@@ -60,8 +60,11 @@ def _apply_renames(classes: list[dict]) -> None:
                 st.session_state[f"oc_{class_id}_name"] = name
 
 
-def dataset_picker_ui(classes: list[dict]) -> None:
-    """Picks photos of one class of a folder or downloaded dataset and adds them to one of the learner's classes."""
+def dataset_picker_ui(classes: list[dict], have: list[int]) -> None:
+    """Picks photos of one class of a folder or downloaded dataset and adds them to one of the learner's classes.
+
+    ``have`` is how many photos each class has now: the target starts at the first class still short of photos.
+    """
     if PICKED_KEY in st.session_state:
         st.success(st.session_state.pop(PICKED_KEY), icon="✅")
     dataset = _pick_dataset_ui()
@@ -72,7 +75,11 @@ def dataset_picker_ui(classes: list[dict]) -> None:
     label = left.selectbox("Class in the dataset", range(len(dataset.classes)), key="oc_pick_class",
                            format_func=lambda i: f"{dataset.classes[i]} ({counts[dataset.classes[i]]} photos)")
     names = {c["id"]: c["name"] or "(unnamed)" for c in classes}
-    target = right.selectbox("Add them to", list(names), format_func=names.get, key="oc_pick_target")
+    short = [k for k, count in enumerate(have) if count < MIN_PER_CLASS]
+    # Keyed by the names, so a renamed class is a new list that starts at the next class needing photos
+    # (a kept key would silently show another class than the one selected).
+    target = right.selectbox("Add them to", list(names), index=short[0] if short else len(names) - 1,
+                             format_func=names.get, key=f"oc_pick_target_{'|'.join(names.values())}")
     samples = {s.name: s for s in dataset.samples if s.label == label}
     chosen = st.multiselect(f"Photos (up to {PICK_LIMIT})", list(samples), default=list(samples)[:8],
                             max_selections=PICK_LIMIT, key=f"oc_pick_photos_{dataset.name}_{label}")
@@ -99,8 +106,10 @@ def _pick_dataset_ui() -> Dataset | None:
     location = source
     left, right = st.columns([3, 1])
     if source == "folder":
-        location = left.text_input("Folder", key="oc_pick_folder", placeholder=example_folder() or "/path/to/photos",
+        location = left.text_input("Folder", key="oc_pick_folder", placeholder="/path/to/photos",
                                    help="One sub-folder per class, or Oxford-named photos (<breed>_<n>.jpg).")
+        if example_folder():
+            left.caption(f"For example `{example_folder()}` with the labels **breeds**.")
     task = right.selectbox("Labels", PICK_TASKS[source], key=f"oc_pick_task_{source}")
     if not location:
         return None
