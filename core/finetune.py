@@ -64,6 +64,10 @@ class FineTuneSettings:
         if len(self.devices) == 1 or not all(isinstance(d, str) and d for d in self.devices):
             raise ValueError(f"devices must be empty (every GPU) or two or more device names, got {self.devices}")
 
+    def resolved_precision(self) -> str:
+        """``float32`` or ``mixed_float16``: what ``precision`` means on this machine."""
+        return resolve_precision(self.precision, _gpu_count(self.devices))
+
 
 def block_of(layer_name: str) -> str:
     """The block a backbone layer belongs to (``block6d``, ``top``, ...); its own name if it is not in one."""
@@ -132,6 +136,23 @@ def _gpu_count(devices: tuple[str, ...]) -> int:
     return sum("gpu" in d.lower() for d in devices) if devices else len(tf.config.list_logical_devices("GPU"))
 
 
+def describe_hardware(precision: str = "auto", devices: tuple[str, ...] = ()) -> str:
+    """Where and in which precision a fine-tuning run with these settings trains, in words.
+
+    Args:
+        precision: the settings' precision.
+        devices: the settings' devices (empty: every GPU TensorFlow sees).
+
+    Returns:
+        For example ``"the CPU, float32"``, ``"1 GPU, mixed float16"`` or ``"2 GPUs (mirrored), mixed float16"``.
+    """
+    gpus = _gpu_count(devices)
+    count = len(devices) if devices else gpus
+    where = "the CPU" if not gpus and count < 2 else f"{count} {'GPU' if gpus else 'device'}{'s' * (count > 1)}"
+    mirrored = " (mirrored)" if count > 1 else ""
+    return f"{where}{mirrored}, {resolve_precision(precision, gpus).replace('_', ' ')}"
+
+
 @dataclass(frozen=True, eq=False)
 class FineTuned:
     """The fine-tuned deployable model and how training went."""
@@ -178,7 +199,7 @@ def fine_tune(embedding_model: keras.Model, head: keras.Model, classes, train_pi
     keras.utils.set_random_seed(settings.seed)
     unfrozen = unfreeze_top(embedding_model, settings.blocks)
     strategy = distribution_strategy(settings.devices)
-    precision = resolve_precision(settings.precision, _gpu_count(settings.devices))
+    precision = settings.resolved_precision()
     with strategy.scope() if strategy else contextlib.nullcontext():  # the trained model's variables, mirrored
         embedding, trained_head = _training_copies(embedding_model, head, precision, strategy is not None)
         trainer = compile_head(_trainer(embedding, trained_head, settings), HeadSettings(

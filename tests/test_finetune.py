@@ -66,6 +66,17 @@ def test_auto_precision_is_mixed_float16_only_with_a_gpu():
     assert distribution_strategy(["/cpu:0"]) is None
 
 
+def test_the_page_can_say_where_and_how_fine_tuning_runs(monkeypatch):
+    monkeypatch.setattr(finetune, "_gpu_count", lambda devices: 0)
+    assert finetune.describe_hardware() == "the CPU, float32"
+    assert FineTuneSettings().resolved_precision() == "float32"
+    assert finetune.describe_hardware(devices=("/cpu:0", "/cpu:1")) == "2 devices (mirrored), float32"
+    monkeypatch.setattr(finetune, "_gpu_count", lambda devices: len(devices) or 1)
+    assert finetune.describe_hardware() == "1 GPU, mixed float16"
+    assert finetune.describe_hardware("float32", ("/gpu:0", "/gpu:1")) == "2 GPUs (mirrored), float32"
+    assert FineTuneSettings().resolved_precision() == "mixed_float16"
+
+
 def test_mixed_precision_trains_a_float16_copy_and_returns_float32(compiled):
     embedding, head = _tiny_embedding(), build_head(4, 2)
     before = {w.path: np.array(w) for w in embedding.weights}

@@ -175,7 +175,7 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     at.session_state["tt_fine_tune"] = {
         "run": run, "embedding": embedding, "head": head, "history": {"loss": [0.5, 0.4]}, "start_epoch": 1,
         "pixels": np.zeros((12, 224, 224, 3), np.uint8), "started": 0.0,
-        "best": (embedding.get_weights(), head.get_weights())}
+        "best": (embedding.get_weights(), head.get_weights()), "precision": "float32"}
     run.pop("fine_tune")
     at.run()
     assert not at.exception

@@ -13,7 +13,14 @@ from core.backbones import get_spec, load_backbone
 from core.classify import top_k
 from core.evaluation import evaluate_probs
 from core.export import ModelCheckError, keras_bytes, load_model_bytes, report_markdown, run_report, tflite_bytes
-from core.finetune import FineTuneSettings, backbone_blocks, block_of, estimate_seconds, fine_tune
+from core.finetune import (
+    FineTuneSettings,
+    backbone_blocks,
+    block_of,
+    describe_hardware,
+    estimate_seconds,
+    fine_tune,
+)
 from core.images import ImageInputError, center_crop_resize, load_image_file
 from core.transfer import flat_classifier, guess_backbone, predict_probs
 from core.transfer_model import assemble
@@ -108,7 +115,8 @@ def _report_fields(run: dict) -> dict:
             "train_count": len(run["data"].split.train), "val_count": len(run["data"].split.val),
             "evaluation": run["evaluation"], "history": run["history"],
             "fine_tune": {"val_accuracy": fine["evaluation"].accuracy, "history": fine["history"],
-                          "seconds": fine["seconds"], "unfrozen": list(fine["unfrozen"])} if fine else None}
+                          "seconds": fine["seconds"], "unfrozen": list(fine["unfrozen"]),
+                          "precision": fine["precision"]} if fine else None}
 
 
 def load_model_ui() -> None:
@@ -153,7 +161,7 @@ def fine_tune_ui(run: dict | None) -> None:
     settings = FineTuneSettings(int(blocks), int(epochs), float(rate), augment=bool(augment),
                                 seed=run["head_settings"].seed)
     estimate = estimate_seconds(run["images_per_s"], len(data.split.train), len(data.split.val), settings.epochs)
-    st.caption("This runs the whole backbone on every photo every epoch. Estimated time: "
+    st.caption(f"This runs the whole backbone on every photo every epoch, on {describe_hardware()}. Estimated time: "
                + (f"about {estimate / 60:.1f} min." if np.isfinite(estimate) else "unknown (embeddings were cached)."))
     left, right, _ = st.columns([1, 1, 4])
     go = left.button("Fine-tune", key="tt_ft_go")
@@ -179,7 +187,8 @@ def _run_fine_tune(run: dict, settings: FineTuneSettings) -> None:
     embedding = backbone.embedding_model()
     history = {k: list(v) for k, v in run["history"].items()}
     active = {"run": run, "embedding": embedding, "head": head, "history": history, "pixels": pixels,
-              "start_epoch": len(history.get("loss", [])), "started": time.perf_counter(), "best": None}
+              "start_epoch": len(history.get("loss", [])), "started": time.perf_counter(), "best": None,
+              "precision": settings.resolved_precision()}
     st.session_state[FT_KEY] = active
     chart = st.empty()
 
@@ -205,6 +214,7 @@ def _finish_fine_tune(active: dict, model: keras.Model, unfrozen) -> None:
     probs = model.predict(active["pixels"][val], verbose=0) if len(val) else np.zeros((0, len(classes)))
     run["fine_tune"] = {"history": active["history"], "start_epoch": active["start_epoch"],
                         "seconds": time.perf_counter() - active["started"], "unfrozen": tuple(unfrozen),
+                        "precision": active["precision"],
                         "evaluation": evaluate_probs(probs, data.labels[val], classes)}
     st.session_state[MODEL_KEY] = {"model": model, "classes": list(classes), "backbone": run["backbone"],
                                    "run": f"{run['number']} fine-tuned"}
@@ -262,6 +272,6 @@ def _show_fine_tune(run: dict) -> None:
     cols[0].metric("Head only", f"{run['evaluation'].accuracy:.1%}")
     cols[1].metric("After fine-tuning", f"{fine['evaluation'].accuracy:.1%}",
                    delta=f"{100 * (fine['evaluation'].accuracy - run['evaluation'].accuracy):+.1f} points")
-    cols[2].metric("Fine-tuning time", f"{fine['seconds']:.0f} s")
+    cols[2].metric("Fine-tuning time", f"{fine['seconds']:.0f} s", help=f"Trained in {fine['precision']}.")
     st.plotly_chart(_phases_figure(fine["history"], fine["start_epoch"]), width="stretch",
                     key=f"ft_curves_{run['number']}")
