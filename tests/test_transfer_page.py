@@ -205,8 +205,18 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
         field.press("Enter")
     uploader = page.get_by_test_id("stFileUploader")
     expect(uploader.filter(has_text="Photos of dog")).to_be_visible(timeout=30_000)
-    for label, photos in (("Photos of bengal", cats[:6]), ("Photos of dog", dogs[:6])):
-        uploader.filter(has_text=label).locator('input[type="file"]').set_input_files([str(p) for p in photos])
+    bengal_files = uploader.filter(has_text="Photos of bengal").locator('input[type="file"]')
+    bengal_files.set_input_files([str(p) for p in cats[:6]])
+    expect(page.get_by_text("bengal needs at least")).to_have_count(0, timeout=60_000)
+    # The dog class is filled from a dataset: the beagles of pets-mini, picked by breed.
+    page.get_by_text("Pick photos from a dataset").click()
+    page.get_by_role("textbox", name="Folder", exact=True).fill(str(shared_data / "pets-mini"))
+    page.get_by_role("textbox", name="Folder", exact=True).press("Enter")
+    page.get_by_test_id("stSelectbox").filter(has_text="Class in the dataset").click(timeout=60_000)
+    page.get_by_role("option", name="beagle (6 photos)").click()
+    expect(page.get_by_role("combobox", name="Add them to")).to_have_value("dog")  # the class still short
+    page.get_by_role("button", name="Add 6 photos to dog").click()
+    expect(page.get_by_text("Added 6 photos of beagle to dog.")).to_be_visible(timeout=60_000)
     train = page.get_by_role("button", name="Train")
     expect(train).to_be_enabled(timeout=60_000)
     train.click()
