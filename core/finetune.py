@@ -166,11 +166,23 @@ class FineTuned:
     precision: str
 
 
-def estimate_seconds(images_per_s: float, train_count: int, val_count: int, epochs: int) -> float:
-    """Rough fine-tuning time from the backbone's measured forward speed (a training step costs about 3 forwards)."""
+def estimate_seconds(images_per_s: float, train_count: int, val_count: int, epochs: int,
+                     setup_s: float = 5.0) -> float:
+    """Rough fine-tuning time from the backbone's measured forward speed.
+
+    Args:
+        images_per_s: forward passes per second measured while extracting embeddings.
+        train_count: training photos.
+        val_count: validation photos.
+        epochs: fine-tuning epochs.
+        setup_s: tracing and compiling the training step once (a few seconds on a CPU).
+
+    Returns:
+        Seconds (a training step costs about 3 forwards), or NaN when no speed was measured.
+    """
     if images_per_s <= 0:
         return float("nan")
-    return epochs * (3 * train_count + val_count) / images_per_s
+    return setup_s + epochs * (3 * train_count + val_count) / images_per_s
 
 
 def fine_tune(embedding_model: keras.Model, head: keras.Model, classes, train_pixels: np.ndarray, train_y,

@@ -174,3 +174,9 @@ def test_mirrored_strategy_on_two_logical_cpus_trains_the_unfrozen_blocks():
         assert result["changed"] == ["conv/bias", "conv/kernel"]
         probs = np.array(result["probs"])
         assert np.isfinite(probs).all() and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_time_estimate_counts_three_forwards_per_training_photo_and_the_set_up():
+    assert finetune.estimate_seconds(100.0, 200, 50, 3) == pytest.approx(5.0 + 3 * 650 / 100)
+    assert finetune.estimate_seconds(100.0, 200, 50, 3, setup_s=0.0) == pytest.approx(19.5)
+    assert np.isnan(finetune.estimate_seconds(0.0, 200, 50, 3))  # nothing measured: say so, don't guess

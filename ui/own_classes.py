@@ -132,7 +132,7 @@ def _previews(samples: list[Sample]) -> None:
     for k, sample in enumerate(samples):
         with cols[k % 8]:
             try:
-                st.image(_preview(sample.path), caption=sample.name[:18])
+                st.image(_preview(sample.path), caption=_short(sample.name))
             except ImageInputError as exc:
                 st.caption(f"🚫 {exc}")
 
@@ -152,6 +152,11 @@ def _add_samples(cls: dict, samples: list[Sample]) -> int:
             have.add(photo.digest)
             added += 1
     return added
+
+
+def _short(name: str, limit: int = 14) -> str:
+    """A file name short enough to fit under a thumbnail on one line."""
+    return name if len(name) <= limit else name[:limit - 1] + "…"
 
 
 def _is_placeholder(name: str) -> bool:
@@ -195,7 +200,7 @@ def _thumbnails(cls: dict, photos: list[Photo], key: str) -> None:
     shot_ids = {id(p) for p in cls["shots"]}
     for k, photo in enumerate(photos):
         with cols[k % 8]:
-            st.image(center_crop_resize(photo.image, 96, 1.0), caption=photo.name[:18])
+            st.image(center_crop_resize(photo.image, 96, 1.0), caption=_short(photo.name))
             if id(photo) in shot_ids and st.button("✕", key=f"{key}_drop_{k}", help="Remove this shot"):
                 cls["shots"] = [p for p in cls["shots"] if p is not photo]
                 st.rerun()

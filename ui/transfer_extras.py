@@ -161,8 +161,8 @@ def fine_tune_ui(run: dict | None) -> None:
     settings = FineTuneSettings(int(blocks), int(epochs), float(rate), augment=bool(augment),
                                 seed=run["head_settings"].seed)
     estimate = estimate_seconds(run["images_per_s"], len(data.split.train), len(data.split.val), settings.epochs)
-    st.caption(f"This runs the whole backbone on every photo every epoch, on {describe_hardware()}. Estimated time: "
-               + (f"about {estimate / 60:.1f} min." if np.isfinite(estimate) else "unknown (embeddings were cached)."))
+    st.caption(f"This runs the whole backbone on every photo every epoch, on {describe_hardware()}. "
+               f"Estimated time: {_duration(estimate)}.")
     left, right, _ = st.columns([1, 1, 4])
     go = left.button("Fine-tune", key="tt_ft_go")
     right.button("Stop", key="tt_ft_stop", help="Ends fine-tuning now and keeps its best epoch so far.")
@@ -170,6 +170,13 @@ def fine_tune_ui(run: dict | None) -> None:
         _run_fine_tune(run, settings)
     if run.get("fine_tune"):
         _show_fine_tune(run)
+
+
+def _duration(seconds: float) -> str:
+    """An estimate in words: seconds under a minute and a half, else minutes."""
+    if not np.isfinite(seconds):
+        return "unknown (the embeddings came from the cache, so the backbone's speed was not measured)"
+    return f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.1f} min"
 
 
 def _run_fine_tune(run: dict, settings: FineTuneSettings) -> None:
