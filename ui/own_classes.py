@@ -154,7 +154,7 @@ def _add_samples(cls: dict, samples: list[Sample]) -> int:
     return added
 
 
-def _short(name: str, limit: int = 14) -> str:
+def _short(name: str, limit: int = 12) -> str:
     """A file name short enough to fit under a thumbnail on one line."""
     return name if len(name) <= limit else name[:limit - 1] + "…"
 

@@ -373,9 +373,10 @@ def runs_table() -> None:
     st.subheader("Runs in this session")
     st.dataframe(pd.DataFrame([{
         "run": r["number"], "backbone": r["backbone"], "dataset": r["dataset"], "task": r["task"],
-        "images": r["images"], "classes": len(r["classes"]), "accuracy": round(r["evaluation"].accuracy, 4),
-        "time (s)": round(r["seconds"], 1), "note": r["stopped_by"]} for r in runs]), hide_index=True,
-        width="stretch")
+        "images": r["images"], "views": 1 + len(r["data"].embeddings.views), "classes": len(r["classes"]),
+        "accuracy": r["evaluation"].accuracy, "time (s)": round(r["seconds"], 1), "note": r["stopped_by"]}
+        for r in runs]), hide_index=True, width="stretch",
+        column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
 
 
 def example_folder() -> str:
