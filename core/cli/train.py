@@ -17,9 +17,10 @@ def register(subparsers) -> None:
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--val-fraction", type=float, default=0.2)
     parser.add_argument("--official-split", action="store_true", help="use Oxford-IIIT Pet's trainval/test split")
-    parser.add_argument("--views", type=int, default=1, choices=[1, 2, 4],
-                        help="views of each photo the head learns from: 2 adds the mirror image, 4 also the "
-                             "uncropped frame and its mirror (validation always uses the deployed view)")
+    parser.add_argument("--views", type=int, default=4, choices=[1, 2, 4],
+                        help="views of each photo the head learns from, as the app's Augmented views (default 4): "
+                             "1 the deployed centre crop only, 2 adds its mirror image, 4 also the uncropped frame "
+                             "and its mirror (validation always uses the deployed view)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fine-tune-blocks", type=int, default=0, metavar="N",
                         help="then unfreeze the top N backbone blocks and fine-tune on the photos (slow on a CPU)")
