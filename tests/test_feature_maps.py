@@ -69,7 +69,7 @@ def test_stage_model_is_built_once_per_backbone_and_matches_the_layers():
     assert len(model.outputs) == 3
     pixels = np.arange(32 * 32 * 3).reshape(32, 32, 3) % 256
     features = extract_features(backbone, pixels)
-    conv1 = keras.Model(backbone.model.inputs, backbone.model.get_layer("conv1").output)
+    conv1 = keras.Model(backbone.model.input, backbone.model.get_layer("conv1").output)
     np.testing.assert_allclose(features.stage("stem").activations, conv1(pixels[None].astype("float32"))[0],
                                rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(features.logits, backbone.logits(pixels[None])[0], rtol=1e-5, atol=1e-6)
