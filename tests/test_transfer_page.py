@@ -164,6 +164,9 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert "Head only" in metrics and "After fine-tuning" in metrics
+    after = next(m for m in at.metric if m.label == "After fine-tuning")
+    change = float(metrics["After fine-tuning"].rstrip("%")) - float(metrics["Head only"].rstrip("%"))
+    assert after.delta == (f"{change:+.1f} points" if round(change, 1) else "no change")
     assert at.session_state["trained_model"]["run"] == "1 fine-tuned"
 
     # A Stop mid-way reruns the page; the best fine-tuned epoch saved so far becomes the model.

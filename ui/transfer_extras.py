@@ -277,8 +277,10 @@ def _show_fine_tune(run: dict) -> None:
     fine = run["fine_tune"]
     cols = st.columns(3)
     cols[0].metric("Head only", f"{run['evaluation'].accuracy:.1%}")
+    change = 100 * (fine["evaluation"].accuracy - run["evaluation"].accuracy)
     cols[1].metric("After fine-tuning", f"{fine['evaluation'].accuracy:.1%}",
-                   delta=f"{100 * (fine['evaluation'].accuracy - run['evaluation'].accuracy):+.1f} points")
+                   delta=f"{change:+.1f} points" if round(change, 1) else "no change",
+                   delta_color="normal" if round(change, 1) else "off")
     cols[2].metric("Fine-tuning time", f"{fine['seconds']:.0f} s", help=f"Trained in {fine['precision']}.")
     st.plotly_chart(_phases_figure(fine["history"], fine["start_epoch"]), width="stretch",
                     key=f"ft_curves_{run['number']}")
