@@ -278,9 +278,10 @@ def _show_fine_tune(run: dict) -> None:
     cols = st.columns(3)
     cols[0].metric("Head only", f"{run['evaluation'].accuracy:.1%}")
     change = 100 * (fine["evaluation"].accuracy - run["evaluation"].accuracy)
+    moved = bool(round(change, 1))
     cols[1].metric("After fine-tuning", f"{fine['evaluation'].accuracy:.1%}",
-                   delta=f"{change:+.1f} points" if round(change, 1) else "no change",
-                   delta_color="normal" if round(change, 1) else "off")
+                   delta=f"{change:+.1f} points" if moved else "no change",
+                   delta_color="normal" if moved else "off", delta_arrow="auto" if moved else "off")
     cols[2].metric("Fine-tuning time", f"{fine['seconds']:.0f} s", help=f"Trained in {fine['precision']}.")
     st.plotly_chart(_phases_figure(fine["history"], fine["start_epoch"]), width="stretch",
                     key=f"ft_curves_{run['number']}")
