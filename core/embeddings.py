@@ -112,8 +112,8 @@ class EmbeddingCache:
         self.persist = persist
         # The dHash method is part of the key: stored hashes must match the ones computed now.
         safe = hashlib.sha256(f"{key}|dhash-lanczos-9x8-of-crop".encode()).hexdigest()[:16]
-        self.folder = Path(root) if root else cache_dir("embeddings")
-        self.folder = self.folder / f"{key[:40].replace('/', '_')}-{safe}"
+        self.root = Path(root) if root else cache_dir("embeddings")
+        self.folder = self.root / f"{key[:40].replace('/', '_')}-{safe}"
         self._entries: dict[str, tuple[np.ndarray, int]] | None = None
 
     def _load(self) -> dict[str, tuple[np.ndarray, int]]:
@@ -128,6 +128,10 @@ class EmbeddingCache:
                 except (OSError, ValueError, KeyError):
                     continue
         return self._entries
+
+    def sibling(self, key: str) -> EmbeddingCache:
+        """A cache for another embedder (another view), kept where and as this one is (on disk or in memory)."""
+        return EmbeddingCache(key, self.root, self.persist)
 
     def __contains__(self, digest: str) -> bool:
         return digest in self._load()
@@ -314,10 +318,11 @@ def run_extraction(embedder: Embedder, samples, cache: EmbeddingCache | None = N
                    on_step=None, views: int = 1) -> tuple[Embeddings, ExtractionStep]:
     """Runs ``extract_views`` to the end; returns the embeddings and the last step.
 
-    ``cache`` (for the deployed view) and ``on_step`` are optional; extra views use the shared cache.
+    ``cache`` (for the deployed view) and ``on_step`` are optional; extra views are cached beside ``cache``,
+    on disk or in memory as it is.
     """
     step = None
-    cache_for = (lambda e: cache if e is embedder else EmbeddingCache(e.key)) if cache is not None else None
+    cache_for = (lambda e: cache if e is embedder else cache.sibling(e.key)) if cache is not None else None
     for step in extract_views(embedder, list(samples), views, cache_for, batch_size):
         if on_step:
             on_step(step)

@@ -138,6 +138,10 @@ def test_training_uses_every_view_and_validation_the_deployed_one(photos, tmp_pa
     np.testing.assert_array_equal(train_x, np.concatenate([embeddings.features[rows], embeddings.views[0][rows]]))
     np.testing.assert_array_equal(train_y, np.tile(data.labels[rows], 2))
     np.testing.assert_array_equal(data.val[0], embeddings.features[data.split.val])
+    assert len(list((tmp_path).glob("*"))) == 2  # the mirrored view is cached beside the given cache
+    private = EmbeddingCache("p", tmp_path / "private", persist=False)
+    run_extraction(_tiny_embedder(), dataset.samples[::50], private, views=4)
+    assert not (tmp_path / "private").exists()  # a private cache's extra views stay in memory too
 
 
 def _separable(n_per_class=30, seed=0):
