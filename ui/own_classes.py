@@ -74,25 +74,36 @@ def dataset_picker_ui(classes: list[dict], have: list[int]) -> None:
     left, right = st.columns(2)
     label = left.selectbox("Class in the dataset", range(len(dataset.classes)), key="oc_pick_class",
                            format_func=lambda i: f"{dataset.classes[i]} ({counts[dataset.classes[i]]} photos)")
-    names = {c["id"]: c["name"] or "(unnamed)" for c in classes}
-    short = [k for k, count in enumerate(have) if count < MIN_PER_CLASS]
-    # Keyed by the names, so a renamed class is a new list that starts at the next class needing photos
-    # (a kept key would silently show another class than the one selected).
-    target = right.selectbox("Add them to", list(names), index=short[0] if short else len(names) - 1,
-                             format_func=names.get, key=f"oc_pick_target_{'|'.join(names.values())}")
+    with right:
+        cls = _target_ui(classes, have)
     samples = {s.name: s for s in dataset.samples if s.label == label}
     chosen = st.multiselect(f"Photos (up to {PICK_LIMIT})", list(samples), default=list(samples)[:8],
                             max_selections=PICK_LIMIT, key=f"oc_pick_photos_{dataset.name}_{label}")
     _previews([samples[name] for name in chosen[:16]])
-    cls = next(c for c in classes if c["id"] == target)
-    if chosen and st.button(f"Add {len(chosen)} photos to {names[target]}", key="oc_pick_add", type="primary"):
-        added = _add_samples(cls, [samples[name] for name in chosen])
-        name = dataset.classes[label] if _is_placeholder(cls["name"]) else cls["name"]
-        st.session_state[RENAME_KEY] = {cls["id"]: name}
-        st.session_state[PICKED_KEY] = (f"Added {added} photos of {dataset.classes[label]} to {name}"
-                                        + (f" ({len(chosen) - added} were already there or unreadable)."
-                                           if added < len(chosen) else "."))
-        st.rerun()
+    if chosen and st.button(f"Add {len(chosen)} photos to {cls['name'] or '(unnamed)'}", key="oc_pick_add",
+                            type="primary"):
+        _add_picked(cls, [samples[name] for name in chosen], dataset.classes[label])
+
+
+def _target_ui(classes: list[dict], have: list[int]) -> dict:
+    """Which of the learner's classes gets the photos: at first the first one still short of photos."""
+    names = {c["id"]: c["name"] or "(unnamed)" for c in classes}
+    short = [k for k, count in enumerate(have) if count < MIN_PER_CLASS]
+    # Keyed by the names, so a renamed class is a new list that starts at the next class needing photos
+    # (a kept key would silently show another class than the one selected).
+    target = st.selectbox("Add them to", list(names), index=short[0] if short else len(names) - 1,
+                          format_func=names.get, key=f"oc_pick_target_{'|'.join(names.values())}")
+    return next(c for c in classes if c["id"] == target)
+
+
+def _add_picked(cls: dict, samples: list[Sample], breed: str) -> None:
+    """Adds the picked photos, names a still-unnamed class after the dataset's class, and says what happened."""
+    added = _add_samples(cls, samples)
+    name = breed if _is_placeholder(cls["name"]) else cls["name"]
+    st.session_state[RENAME_KEY] = {cls["id"]: name}
+    skipped = f" ({len(samples) - added} were already there or unreadable)." if added < len(samples) else "."
+    st.session_state[PICKED_KEY] = f"Added {added} photos of {breed} to {name}{skipped}"
+    st.rerun()
 
 
 def _pick_dataset_ui() -> Dataset | None:
