@@ -215,8 +215,13 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     page.get_by_text("Pick photos from a dataset").click()
     page.get_by_role("textbox", name="Folder", exact=True).fill(str(shared_data / "pets-mini"))
     page.get_by_role("textbox", name="Folder", exact=True).press("Enter")
-    page.get_by_test_id("stSelectbox").filter(has_text="Class in the dataset").click(timeout=60_000)
-    page.get_by_role("option", name="beagle (6 photos)").click()
+    breeds = page.get_by_role("combobox", name="Class in the dataset")
+    expect(breeds).to_have_value("Abyssinian (25 photos)", timeout=60_000)  # the folder is open
+    breeds.click()
+    page.keyboard.type("beagle")  # the list is long and only partly drawn: filter it, then take the match
+    expect(page.get_by_role("option", name="beagle (6 photos)")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(breeds).to_have_value("beagle (6 photos)")
     expect(page.get_by_role("combobox", name="Add them to")).to_have_value("dog")  # the class still short
     page.get_by_role("button", name="Add 6 photos to dog").click()
     expect(page.get_by_text("Added 6 photos of beagle to dog.")).to_be_visible(timeout=60_000)
