@@ -252,7 +252,7 @@ def result_sections(result, attacker, backbone_name, kind, trained) -> None:
     right.plotly_chart(top_k_chart(measured["after"], "After: top 5"), width="stretch", key="adv_after")
     st.download_button("Download the adversarial PNG", to_png_bytes(result["adversarial"]),
                        file_name=f"adversarial_{res_config.method}_eps{res_config.eps}.png", mime="image/png",
-                       icon="⬇️", key="adv_download")
+                       icon="⬇️", key="adv_download", on_click="ignore")
     survival_section(result, res_attacker, measured["before"][0].index)
     transfer_section(result)
 

@@ -179,7 +179,7 @@ def show_result(result: Result, key: str) -> None:
     st.image(result.image, width="stretch",
              caption=f"{result.config.size} px · seed {result.config.seed} · {result.seconds:.1f} s")
     st.download_button("Download PNG", to_png_bytes(result.image), file_name=f"ideal_{key}.png",
-                       mime="image/png", key=f"dl_{key}", icon="⬇️")
+                       mime="image/png", key=f"dl_{key}", icon="⬇️", on_click="ignore")
     if result.curve:
         st.plotly_chart(probability_chart(result.curve, "target probability (during the run)"), key=f"curve_{key}")
         with st.expander("Loss terms"):

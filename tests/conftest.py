@@ -136,3 +136,11 @@ def page(browser):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     yield context.new_page()
     context.close()
+
+
+def wait_until_idle(page, timeout: float = 60_000) -> None:
+    """Waits until the app's script is not running (a rerun redraws widgets under the browser's feet)."""
+    from playwright.sync_api import expect
+
+    page.wait_for_timeout(300)  # let a rerun that an action just asked for begin
+    expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT, open_page
+from tests.conftest import ROOT, open_page, wait_until_idle
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/transfer_training.py"
@@ -211,15 +211,18 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     bengal_files = uploader.filter(has_text="Photos of bengal").locator('input[type="file"]')
     bengal_files.set_input_files([str(p) for p in cats[:6]])
     expect(page.get_by_text("bengal needs at least")).to_have_count(0, timeout=60_000)
+    wait_until_idle(page)
     # The dog class is filled from a dataset: the beagles of pets-mini, picked by breed.
     page.get_by_text("Pick photos from a dataset").click()
     page.get_by_role("textbox", name="Folder", exact=True).fill(str(shared_data / "pets-mini"))
     page.get_by_role("textbox", name="Folder", exact=True).press("Enter")
     breeds = page.get_by_role("combobox", name="Class in the dataset")
     expect(breeds).to_have_value("Abyssinian (25 photos)", timeout=60_000)  # the folder is open
+    wait_until_idle(page)
     breeds.click()
     page.keyboard.type("beagle")  # the list is long and only partly drawn: filter it, then take the match
-    expect(page.get_by_role("option", name="beagle (6 photos)")).to_be_visible()
+    expect(page.get_by_role("option")).to_have_count(1)
+    page.keyboard.press("ArrowDown")  # focus the one match
     page.keyboard.press("Enter")
     expect(breeds).to_have_value("beagle (6 photos)")
     expect(page.get_by_role("combobox", name="Add them to")).to_have_value("dog")  # the class still short

@@ -79,9 +79,9 @@ def export_ui(run: dict | None) -> None:
     if not trained:
         return
     st.header("Take it with you")
-    cols = st.columns(4)
+    cols = st.columns(4)  # downloads use on_click="ignore": saving a file needs no rerun of this long page
     cols[0].download_button("Download .keras", _keras_file(trained), file_name="transfer_lab_model.keras",
-                            mime="application/octet-stream", key="tt_dl_keras",
+                            mime="application/octet-stream", key="tt_dl_keras", on_click="ignore",
                             help="Pixels (0-255) to probabilities, class names inside. Load with keras.saving."
                                  "load_model after `import core.transfer_model`.")
     if cols[1].button("Make a TensorFlow Lite file", key="tt_make_tflite"):
@@ -89,13 +89,13 @@ def export_ui(run: dict | None) -> None:
             trained["tflite"] = tflite_bytes(trained["model"])
     if trained.get("tflite"):
         cols[1].download_button("Download .tflite", trained["tflite"], file_name="transfer_lab_model.tflite",
-                                mime="application/octet-stream", key="tt_dl_tflite")
+                                mime="application/octet-stream", key="tt_dl_tflite", on_click="ignore")
     if run is not None:
         report = run_report(_report_fields(run))
         cols[2].download_button("Report (JSON)", json.dumps(report, indent=2), file_name="transfer_lab_run.json",
-                                mime="application/json", key="tt_dl_json")
+                                mime="application/json", key="tt_dl_json", on_click="ignore")
         cols[3].download_button("Report (Markdown)", report_markdown(report), file_name="transfer_lab_run.md",
-                                mime="text/markdown", key="tt_dl_md")
+                                mime="text/markdown", key="tt_dl_md", on_click="ignore")
 
 
 def _keras_file(trained: dict) -> bytes:
