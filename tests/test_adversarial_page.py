@@ -6,7 +6,7 @@ import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import make_tiny_model, open_page
+from tests.conftest import make_tiny_model, open_page, wait_until_idle
 
 PAGE = "app_pages/adversarial_dog.py"
 
@@ -100,11 +100,13 @@ def test_browser_upload_a_dog_and_watch_the_prediction_flip(app_url, page, share
     page.locator('input[type="file"]').first.set_input_files(str(shared_data / "singles/dog_closeup_leonberger.jpg"))
     expect(page.get_by_text("Leonberg", exact=False).first).to_be_visible(timeout=90_000)
     expect(page.get_by_text("sees Leonberg")).to_be_visible(timeout=90_000)
+    wait_until_idle(page)
     page.get_by_role("button", name="Run the attack").click()
     expect(page.get_by_text("The attack worked")).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Largest change of any pixel: 2 levels of 255")).to_be_visible()
     expect(page.get_by_text("Adversarial (the PNG below)")).to_be_visible()
     expect(page.locator(".js-plotly-plot").get_by_text("Siamese cat").first).to_be_visible()
+    wait_until_idle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the adversarial PNG").click()
     assert download.value.suggested_filename == "adversarial_pgd_eps2.png"

@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
 import ui.feature_maps
-from tests.conftest import open_page
+from tests.conftest import open_page, wait_until_idle
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -69,6 +69,7 @@ def test_browser_upload_pick_a_stage_and_see_channels_and_gradcam(app_url, page,
     page.get_by_text("Upload", exact=True).click()
     page.locator('input[type="file"]').set_input_files(str(shared_data / "singles" / "cat_bengal_fullbody.jpg"))
     expect(page.get_by_text("cat_bengal_fullbody.jpg (original", exact=False)).to_be_visible(timeout=120_000)
+    wait_until_idle(page)
     page.get_by_role("radio", name="stage 4 · 14×14×80").click()
     expect(page.get_by_text("stage 4: 14×14 pixels × 80 channels")).to_be_visible(timeout=60_000)
     channels = page.locator('[data-testid="stImageCaption"]', has_text=re.compile(r"^#\d+ · mean"))
