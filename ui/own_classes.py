@@ -152,17 +152,25 @@ def _add_samples(cls: dict, samples: list[Sample]) -> int:
     """Adds dataset photos to a class, skipping unreadable ones and ones it already has; returns how many."""
     have = {p.digest for p in cls["shots"]}
     added = 0
-    for sample in samples:
-        try:
-            photo = photo_from_bytes(Path(sample.path).read_bytes(), sample.name)
-        except (ImageInputError, OSError) as exc:
-            st.error(f"{sample.name}: {exc}", icon="🚫")
-            continue
+    for photo in _read_photos([Path(sample.path) for sample in samples]):
         if photo.digest not in have:
             cls["shots"].append(photo)
             have.add(photo.digest)
             added += 1
     return added
+
+
+def _read_photos(files: list[Path]) -> list[Photo]:
+    """Decodes photo files, reporting each one that cannot be read and keeping the rest."""
+    photos = []
+    for file in files:
+        try:
+            photos.append(photo_from_bytes(file.read_bytes(), file.name))
+        except ImageInputError as exc:
+            st.error(str(exc), icon="🚫")
+        except OSError as exc:
+            st.error(f"{file.name} cannot be opened ({exc.strerror})", icon="🚫")
+    return photos
 
 
 def _short(name: str, limit: int = 12) -> str:
@@ -224,15 +232,9 @@ def _folder_photos(folder: str, limit: int = 200) -> list[Photo]:
         st.error(f"{folder} is not a folder", icon="🚫")
         return []
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
-    photos = []
-    for file in files:
-        try:
-            photos.append(photo_from_bytes(file.read_bytes(), file.name))
-        except ImageInputError as exc:
-            st.error(str(exc), icon="🚫")
     if not files:
         st.warning(f"{folder} has no photo files", icon="⚠️")
-    return photos
+    return _read_photos(files)
 
 
 def _dataset_or_none(filled: list[tuple[dict, list[Photo]]]) -> Dataset | None:
