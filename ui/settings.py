@@ -1,0 +1,34 @@
+"""The lab's settings as the app sees them: read from the environment at every run, bad values stop the app."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import streamlit as st
+
+from core.settings import LabSettings, SettingsError, settings_from_env
+
+
+@functools.lru_cache(maxsize=1)
+def gpu_count() -> int:
+    import tensorflow as tf
+
+    return len(tf.config.list_physical_devices("GPU"))
+
+
+def lab_settings() -> LabSettings:
+    """This server's settings; a bad value set by the teacher stops the page with one line naming it."""
+    try:
+        return settings_from_env(os.environ, st.get_option("server.address"), gpus=gpu_count())
+    except SettingsError as error:
+        st.error(f"Transfer Lab cannot start: {error}.")
+        st.stop()
+
+
+def mode_badge_ui(settings: LabSettings) -> None:
+    """Says in the sidebar which mode is on, so a teacher and a learner both know."""
+    if settings.classroom:
+        st.sidebar.info("🏫 **Classroom mode**: shared server; your work stays in this browser tab's session.")
+    else:
+        st.sidebar.caption("💻 Personal mode: this computer only.")
