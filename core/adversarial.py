@@ -395,7 +395,7 @@ def jpeg(image: np.ndarray, quality: int = 75) -> np.ndarray:
         raise ValueError(f"JPEG quality must be from 1 to 95, got {quality}")
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality))
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"), dtype=np.uint8)
+    return np.asarray(Image.open(io.BytesIO(buffer.getvalue()), formats=("JPEG",)).convert("RGB"), dtype=np.uint8)
 
 
 def resize_round_trip(image: np.ndarray, scale: float = 0.9) -> np.ndarray:

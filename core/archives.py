@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -119,11 +118,17 @@ def extract_tar(path: str | Path, dest: str | Path, max_files: int = MAX_FILES, 
     return dest
 
 
+# Folders that archivers add beside the photos; never classes.
+IGNORED_FOLDERS = frozenset({"__MACOSX"})
+
+
 def dataset_root(folder: str | Path) -> Path:
-    """The folder that holds the class folders: skips a single wrapping folder and macOS litter."""
+    """The folder that holds the class folders: skips a single wrapping folder and macOS litter.
+
+    Read-only: the folder may be a learner's own, so ``__MACOSX`` is skipped, never deleted.
+    """
     folder = Path(folder)
-    shutil.rmtree(folder / "__MACOSX", ignore_errors=True)
-    entries = [p for p in folder.iterdir() if not p.name.startswith(".")]
+    entries = [p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in IGNORED_FOLDERS]
     if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
         return entries[0]
     return folder

@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from core.archives import dataset_root, extract_tar, extract_zip
 from core.downloads import NoNetworkError, cache_dir, download
-from core.images import IMAGE_SUFFIXES
+from core.images import IMAGE_SUFFIXES, PIL_FORMATS
 
 TASKS = ("species", "breeds", "folders")
 OXFORD_BASE = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/"
@@ -264,7 +264,7 @@ def _file_problem(path: Path) -> str:
     if path.stat().st_size == 0:
         return "empty (0 bytes)"
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=PIL_FORMATS) as image:
             image.size  # noqa: B018  (reads the header only)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         return "not an image or damaged"

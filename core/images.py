@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import logging
 import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+logger = logging.getLogger(__name__)
+
 MAX_BYTES = 30 * 1024 * 1024
 MAX_PIXELS = 40_000_000
 FORMATS = "JPEG, PNG, GIF, WebP, BMP or TIFF"
+# The only decoders Pillow may use: none of these calls an external program (PostScript/EPS would run Ghostscript).
+PIL_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
@@ -19,18 +24,24 @@ class ImageInputError(ValueError):
     """A file could not be turned into a photo; the message says why, in plain words."""
 
 
+def damaged(name: str, exc: BaseException) -> ImageInputError:
+    """The one message for a file a decoder chokes on; the details go to the server log."""
+    logger.info("could not decode %s: %r", name, exc)
+    return ImageInputError(f"{name} is damaged or cut short and cannot be read")
+
+
 def _open(data: bytes, name: str) -> Image.Image:
     """Identifies the format from the content and checks the pixel count before decoding."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
     except UnidentifiedImageError:
         raise ImageInputError(f"{name} is not an image Transfer Lab can read ({FORMATS})") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageInputError(f"{name} has too many pixels to open safely (limit {MAX_PIXELS:,})") from None
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageInputError(f"{name} is damaged or cut short and cannot be read ({exc})") from None
+    except Exception as exc:  # noqa: BLE001  any decoder failure is the file's problem, never a crash
+        raise damaged(name, exc) from None
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageInputError(f"{name} is {width}x{height} pixels, more than the {MAX_PIXELS:,} allowed")
@@ -80,8 +91,8 @@ def load_image(data: bytes, name: str = "the file", max_bytes: int = MAX_BYTES) 
         image.load()
         image = ImageOps.exif_transpose(image) or image
         return np.asarray(_to_rgb(image), dtype=np.uint8).copy()
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageInputError(f"{name} is damaged or cut short and cannot be read ({exc})") from None
+    except Exception as exc:  # noqa: BLE001  EOFError, struct.error, IndexError... from a decoder
+        raise damaged(name, exc) from None
 
 
 def load_image_file(path: str | Path, max_bytes: int = MAX_BYTES) -> np.ndarray:

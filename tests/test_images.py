@@ -1,12 +1,13 @@
 """Safe photo input: every odd file a learner might upload, and exact crop/resize values."""
 
 import io
+import os
 import struct
 import zlib
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 
 from core.images import ImageInputError, center_crop_resize, load_image, load_image_file
 
@@ -116,3 +117,31 @@ def test_center_crop_resize_output_shape_and_flat_colour():
     assert np.all(out == 90)
     with pytest.raises(ValueError, match="crop_fraction"):
         center_crop_resize(flat, 224, crop_fraction=0)
+
+
+POSTSCRIPT = b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nnewpath 0 0 moveto 10 10 lineto stroke\nshowpage\n"
+
+
+def test_postscript_named_jpg_is_refused_without_running_ghostscript(tmp_path, monkeypatch):
+    marker = tmp_path / "gs-ran"
+    fake_gs = tmp_path / "bin" / "gs"
+    fake_gs.parent.mkdir()
+    fake_gs.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    fake_gs.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake_gs.parent}:{os.environ['PATH']}")
+    with pytest.raises(ImageInputError, match="cat.jpg is not an image Transfer Lab can read"):
+        load_image(POSTSCRIPT, "cat.jpg")
+    (tmp_path / "cat.jpg").write_bytes(POSTSCRIPT)
+    with pytest.raises(ImageInputError, match="cat.jpg"):
+        load_image_file(tmp_path / "cat.jpg")
+    assert not marker.exists()
+
+
+def test_any_decoder_failure_is_one_clear_error(monkeypatch):
+    def broken_load(self):
+        raise IndexError("decoder bug")
+
+    data = _encode(Image.new("RGB", (4, 4)), "PNG")
+    monkeypatch.setattr(ImageFile.ImageFile, "load", broken_load)
+    with pytest.raises(ImageInputError, match="photo.png is damaged or cut short"):
+        load_image(data, "photo.png")

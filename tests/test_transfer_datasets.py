@@ -255,3 +255,18 @@ def test_near_duplicate_found_across_names(shared_data):
     hashes = [dhash(other), dhash(original), dhash(renamed)]
     assert near_duplicate_groups(hashes) == [[1, 2]]
     assert near_duplicate_groups([0, 0b111, 0b11111111]) == [[0, 1]]
+
+
+def test_reading_a_folder_leaves_macosx_litter_in_place(shared_data, tmp_path):
+    for species in ("cat", "dog"):
+        (tmp_path / species).mkdir()
+        for photo in _pets(shared_data, f"{species}/*.jpg")[:2]:
+            (tmp_path / species / photo.name).write_bytes(photo.read_bytes())
+    litter = tmp_path / "__MACOSX" / "cat" / "._x.jpg"
+    litter.parent.mkdir(parents=True)
+    litter.write_bytes(b"resource fork")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    dataset = load_folder(tmp_path)
+    assert tuple(dataset.classes) == ("cat", "dog")
+    assert litter.read_bytes() == b"resource fork"
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
