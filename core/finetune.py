@@ -208,7 +208,6 @@ def fine_tune(embedding_model: keras.Model, head: keras.Model, classes, train_pi
         ``FineTuned`` with the assembled float32 pixels-to-probabilities model (best epoch's weights)
         and the precision it was trained in.
     """
-    keras.utils.set_random_seed(settings.seed)
     unfrozen = unfreeze_top(embedding_model, settings.blocks)
     strategy = distribution_strategy(settings.devices)
     precision = settings.resolved_precision()

@@ -172,7 +172,6 @@ def train_head(train_x: np.ndarray, train_y, num_classes: int, val_x: np.ndarray
     Returns:
         A ``TrainedHead``.
     """
-    keras.utils.set_random_seed(settings.seed)
     head = compile_head(build_head(train_x.shape[1], num_classes, settings.hidden_units, settings.dropout,
                                    settings.seed), settings)
     has_val = val_x is not None and len(val_x) > 0

@@ -264,3 +264,30 @@ def test_real_lite0_on_pets_mini_and_cli_contracts(shared_data, lite0, tmp_path,
 def test_cli_train_reports_bad_data_clearly(tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nowhere"), "--task", "folders", "--out", "m.keras"]) == 2
     assert "neither a folder" in capsys.readouterr().err
+
+
+def test_two_sessions_training_at_once_get_what_each_gets_alone():
+    import random
+    import threading
+
+    x, y = _separable()
+    runs = {7: HeadSettings(epochs=6, learning_rate=0.01, hidden_units=16, dropout=0.3, seed=7),
+            11: HeadSettings(epochs=6, learning_rate=0.02, hidden_units=16, dropout=0.3, seed=11)}
+    alone = {seed: train_head(x, y, 3, settings=s).history["loss"] for seed, s in runs.items()}
+    python_state, numpy_state = random.getstate(), np.random.get_state()[1].copy()
+    together, start = {}, threading.Barrier(len(runs))
+
+    def session(seed):
+        start.wait()
+        together[seed] = train_head(x, y, 3, settings=runs[seed]).history["loss"]
+
+    threads = [threading.Thread(target=session, args=(seed,)) for seed in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for seed in runs:
+        np.testing.assert_allclose(together[seed], alone[seed], rtol=1e-5)
+    # Training reseeds nothing process-wide: other sessions' random streams are untouched.
+    assert random.getstate() == python_state
+    np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
