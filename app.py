@@ -7,6 +7,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import streamlit as st  # noqa: E402
 
 from ui.common import backbone_picker_ui  # noqa: E402
+from ui.errors import report_failure  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
 
 st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
@@ -22,4 +23,7 @@ PAGES = [
 navigation = st.navigation(PAGES)
 mode_badge_ui(lab_settings())
 backbone_picker_ui()
-navigation.run()
+try:
+    navigation.run()
+except Exception as error:  # noqa: BLE001  last resort: a learner never sees a traceback
+    report_failure(f"This page ({navigation.title})", error)

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 import core.backbones  # noqa: F401  (registers CaffePreprocess for loading)
+from core.model_checks import ModelConfigError, check_model_file
 from core.transfer_model import class_names
 
 
@@ -35,14 +36,11 @@ def tflite_bytes(model: keras.Model) -> bytes:
     Returns:
         The ``.tflite`` file's bytes (float32, no quantisation, so predictions match).
     """
-    import contextlib
-    import sys
-
     import tensorflow as tf
 
-    # The converter prints the traced function's signature; keep stdout for the CLI's JSON.
-    with contextlib.redirect_stdout(sys.stderr):
-        return tf.lite.TFLiteConverter.from_keras_model(model).convert()
+    # The converter prints the traced function's signature to stdout; the CLI, a process of its own,
+    # moves that to stderr. Here nothing is redirected: stdout is shared by every session of the app.
+    return tf.lite.TFLiteConverter.from_keras_model(model).convert()
 
 
 def run_tflite(content: bytes, pixels: np.ndarray) -> np.ndarray:
@@ -91,6 +89,10 @@ def load_model_file(path: str | Path) -> tuple[keras.Model, list[str]]:
 
     if not zipfile.is_zipfile(path):
         raise ModelCheckError("this is not a readable .keras model file (a .keras file is a zip archive)")
+    try:
+        check_model_file(path)  # before Keras allocates a single weight
+    except ModelConfigError as exc:
+        raise ModelCheckError(str(exc)) from None
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except ValueError as exc:

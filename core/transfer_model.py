@@ -63,9 +63,12 @@ def build_head(embedding_dim: int, num_classes: int, hidden_units: int = 0, drop
 def assemble(embedding_model: keras.Model, head: keras.Model, classes: list[str]) -> keras.Model:
     """Joins a backbone's embedding model and a trained head into one model.
 
+    The embedding model is copied, weights included, so the learner's model never adds a node to a
+    backbone that other sessions share: a call on the shared graph would keep this head alive for the
+    life of the process and change what later surgery on the shared model finds.
+
     Args:
-        embedding_model: pixels to pooled features (``Backbone.embedding_model()``
-            of a backbone built for this model alone, never a shared one).
+        embedding_model: pixels to pooled features (``Backbone.embedding_model()``); it is not changed.
         head: model from ``build_head``.
         classes: class names, in the head's output order.
 
@@ -75,9 +78,16 @@ def assemble(embedding_model: keras.Model, head: keras.Model, classes: list[str]
     if len(classes) != head.output.shape[-1]:
         raise ValueError(f"{len(classes)} class names for a head with {head.output.shape[-1]} outputs")
     inputs = keras.Input(embedding_model.input.shape[1:], name="pixels")
-    probs = head(embedding_model(inputs))
+    probs = head(private_copy(embedding_model)(inputs))
     outputs = ClassLabels(classes, name="class_labels")(probs)
     return keras.Model(inputs, outputs, name="transfer_lab_classifier")
+
+
+def private_copy(model: keras.Model) -> keras.Model:
+    """A new model of the same structure and weights that shares no layer with ``model``."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def class_names(model: keras.Model) -> list[str]:

@@ -291,3 +291,28 @@ def test_two_sessions_training_at_once_get_what_each_gets_alone():
     # Training reseeds nothing process-wide: other sessions' random streams are untouched.
     assert random.getstate() == python_state
     np.testing.assert_array_equal(np.random.get_state()[1], numpy_state)
+
+
+def _embedding_of_tiny_backbone() -> keras.Model:
+    tiny = make_tiny_model()
+    return keras.Model(tiny.input, tiny.get_layer("avg_pool").output, name="tiny_embedding")
+
+
+def test_assembling_never_adds_to_the_shared_backbone_and_keeps_the_first_models_objective():
+    from core.ideal import probabilities_scorer
+    from core.transfer_model import assemble, build_head
+
+    shared = _embedding_of_tiny_backbone()
+    nodes = (len(shared._inbound_nodes), len(shared._outbound_nodes),
+             [len(layer._inbound_nodes) for layer in shared.layers])
+    first = assemble(shared, build_head(4, 2, seed=1), ["a", "b"])
+    pixels = np.random.default_rng(0).uniform(0, 255, (2, 8, 8, 3)).astype(np.float32)
+    score, kind = probabilities_scorer(first)
+    before = np.asarray(score(pixels)[0])
+    assemble(shared, build_head(4, 3, seed=2), ["a", "b", "c"])  # a second training in another session
+    score_again, kind_again = probabilities_scorer(first)
+    assert (kind, kind_again) == ("logit", "logit")
+    np.testing.assert_array_equal(np.asarray(score_again(pixels)[0]), before)
+    assert (len(shared._inbound_nodes), len(shared._outbound_nodes),
+            [len(layer._inbound_nodes) for layer in shared.layers]) == nodes
+    np.testing.assert_allclose(first.predict(pixels, verbose=0).sum(axis=1), 1.0, rtol=1e-5)

@@ -25,6 +25,7 @@ from core.images import ImageInputError, center_crop_resize, load_image_file
 from core.transfer import flat_classifier, guess_backbone, predict_probs
 from core.transfer_model import assemble
 from ui.common import photo_input_ui, top_k_chart
+from ui.errors import one_line_errors, report_failure
 from ui.transfer_training import MODEL_KEY, curves_figure
 
 FT_KEY = "tt_fine_tune"
@@ -40,7 +41,11 @@ def try_it_ui() -> None:
     photos = photo_input_ui("tt_try", multiple=True)
     if not photos:
         return
-    probs = predict_probs(trained["model"], [p.image for p in photos])
+    try:
+        probs = predict_probs(trained["model"], [p.image for p in photos])
+    except Exception as exc:  # noqa: BLE001  a loaded model that does not take these photos
+        report_failure("Predicting with this model", exc)
+        return
     k = min(5, len(trained["classes"]))
     explain = _gradcam(trained)
     for photo, row in zip(photos, probs):
@@ -62,7 +67,10 @@ def _gradcam(trained: dict):
     except ImportError:  # the Feature maps page (core.gradcam) is not part of this build
         return None
     if "gradcam" not in trained:
-        flat, layer = flat_classifier(trained["model"])
+        try:
+            flat, layer = flat_classifier(trained["model"])
+        except ValueError:  # a loaded model of another structure: predictions still work, without Grad-CAM
+            return None
         trained["gradcam"] = GradCamExplainer(flat, layer)
     explainer, size = trained["gradcam"], int(trained["model"].input_shape[1])
 
@@ -85,7 +93,7 @@ def export_ui(run: dict | None) -> None:
                             help="Pixels (0-255) to probabilities, class names inside. Load with keras.saving."
                                  "load_model after `import core.transfer_model`.")
     if cols[1].button("Make a TensorFlow Lite file", key="tt_make_tflite"):
-        with st.spinner("Converting to TensorFlow Lite..."):
+        with st.spinner("Converting to TensorFlow Lite..."), one_line_errors("Converting to TensorFlow Lite"):
             trained["tflite"] = tflite_bytes(trained["model"])
     if trained.get("tflite"):
         cols[1].download_button("Download .tflite", trained["tflite"], file_name="transfer_lab_model.tflite",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 from core.cli import emit_json, progress
@@ -25,7 +27,8 @@ def run(args) -> int:
     except ModelCheckError as exc:
         progress(f"error: {args.model}: {exc}")
         return 2
-    content = tflite_bytes(model)
+    with contextlib.redirect_stdout(sys.stderr):  # the converter's prints would break --json
+        content = tflite_bytes(model)
     Path(args.tflite).write_bytes(content)
     result = {"tflite": args.tflite, "bytes": len(content), "classes": classes,
               "input_size": int(model.input_shape[1])}
