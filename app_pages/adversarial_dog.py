@@ -33,6 +33,7 @@ from ui.adversarial import (
     trained_classifier,
 )
 from ui.common import get_backbone, photo_input_ui, selected_backbone, top_k_chart
+from ui.folders import folder_ui
 
 SIAMESE = 284
 ANY_CAT = "Any cat (281-285)"
@@ -56,8 +57,7 @@ def choose_photo():
     source = st.radio("Where is your dog?", ["Upload, camera or sample", "A folder of photos"], horizontal=True,
                       key="adv_where")
     if source == "A folder of photos":
-        folder = st.text_input("Folder with photos (for example a downloaded pets dataset's dog folder)",
-                               key="adv_folder", placeholder="/home/me/datasets/pets/dog")
+        folder = folder_ui("Folder with photos (for example a downloaded pets dataset's dog folder)", "adv_folder")
         if not folder:
             return None
         try:
@@ -185,8 +185,7 @@ def sweep_section(attacker, backbone_name, config, target_name) -> None:
     """Success rate against epsilon over a folder or uploads, as a Plotly curve."""
     st.caption("How often does the attack work at each budget, over a set of photos? Uses a folder (for "
                "example a dataset's dog folder), or photos you upload here. Same method, steps and target as above.")
-    folder = st.text_input("Folder of photos for the sweep", value=st.session_state.get("adv_folder", ""),
-                           key="adv_sweep_folder")
+    folder = folder_ui("Folder of photos for the sweep", "adv_sweep_folder")
     uploads = [] if folder else photo_input_ui("adv_sweep", multiple=True)
     left, right = st.columns(2)
     eps_values = left.multiselect("Epsilons (levels)", list(range(0, 17)), default=[0, 1, 2, 4, 8],

@@ -36,6 +36,24 @@ def isolated_cache(tmp_path_factory):
     yield
 
 
+@pytest.fixture(autouse=True)
+def personal_mode(monkeypatch):
+    """Tests run the app in personal mode unless they ask for the classroom (``classroom`` fixture)."""
+    monkeypatch.setenv("TRANSFER_LAB_MODE", "personal")
+
+
+@pytest.fixture
+def classroom(monkeypatch, tmp_path):
+    """Classroom mode with one shared data folder (``shared/pets``) and, beside it, a folder nobody shared."""
+    shared = tmp_path / "shared"
+    (shared / "pets" / "cat").mkdir(parents=True)
+    (shared / "pets" / "dog").mkdir(parents=True)
+    (tmp_path / "secret-learner-folder").mkdir()
+    monkeypatch.setenv("TRANSFER_LAB_MODE", "classroom")
+    monkeypatch.setenv("TRANSFER_LAB_DATA_DIRS", str(shared))
+    return shared
+
+
 def make_tiny_model(num_classes: int = 2, size: int = 8, seed: int = 0) -> keras.Model:
     """An 8x8x3 conv net with a Dense logits layer: the mock backbone for fast tests."""
     inputs = keras.Input((size, size, 3), name="pixels")

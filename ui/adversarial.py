@@ -62,10 +62,13 @@ def folder_images(folder: str) -> list[Path]:
     """Image files directly inside a folder, sorted; raises ValueError with a clear message."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        raise ValueError(f"{folder} is not a folder on this computer")
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        raise ValueError(f"{path.name} is not a folder on this computer")
+    try:
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    except OSError as exc:
+        raise ValueError(f"{path.name} cannot be read ({exc.strerror})") from None
     if not files:
-        raise ValueError(f"{folder} has no photos ({', '.join(IMAGE_SUFFIXES)})")
+        raise ValueError(f"{path.name} has no photos ({', '.join(IMAGE_SUFFIXES)})")
     return files
 
 

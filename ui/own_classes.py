@@ -14,7 +14,8 @@ import streamlit as st
 from core.datasets import Dataset, Sample, local_datasets
 from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from ui.common import Photo, decode_uploads, photo_from_bytes
-from ui.transfer_training import DATA_ERRORS, example_folder, folder_stamp, open_dataset_cached
+from ui.folders import folder_ui
+from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
 
 CLASSES_KEY = "oc_classes"
 RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
@@ -117,10 +118,9 @@ def _pick_dataset_ui() -> Dataset | None:
     location = source
     left, right = st.columns([3, 1])
     if source == "folder":
-        location = left.text_input("Folder", key="oc_pick_folder", placeholder="/path/to/photos",
-                                   help="One sub-folder per class, or Oxford-named photos (<breed>_<n>.jpg).")
-        if example_folder():
-            left.caption(f"For example `{example_folder()}` with the labels **breeds**.")
+        folder = folder_ui("Folder", "oc_pick_folder", container=left,
+                           help="One sub-folder per class, or Oxford-named photos (<breed>_<n>.jpg).")
+        location = str(folder) if folder else ""
     task = right.selectbox("Labels", PICK_TASKS[source], key=f"oc_pick_task_{source}")
     if not location:
         return None
@@ -195,8 +195,8 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
     uploads = left.file_uploader(f"Photos of {cls['name'] or 'this class'}", accept_multiple_files=True,
                                  key=f"{key}_upload", help="Several at once; remove one with its ✕.")
     with right:
-        folder = st.text_input("…or add the photos of a folder", key=f"{key}_folder", placeholder="/path/to/photos",
-                               help="For example one breed's photos from a dataset you downloaded.")
+        folder = folder_ui("…or add the photos of a folder", f"{key}_folder",
+                           help="For example one breed's photos from a dataset you downloaded.")
         if folder and st.button("Add these photos", key=f"{key}_add_folder"):
             cls["shots"].extend(_folder_photos(folder))
         if st.toggle("Use the camera", key=f"{key}_camera_on"):

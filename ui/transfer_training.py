@@ -29,6 +29,7 @@ from core.training import HeadSettings, train_head
 from core.transfer import DataSettings, PreparedData, export_model, prepare_data
 from core.transfer_model import build_head
 from ui.common import get_backbone
+from ui.folders import folder_ui
 
 ACTIVE_KEY, RUNS_KEY, MODEL_KEY = "tt_active", "tt_runs", "trained_model"
 SOURCE_LABELS = {
@@ -48,8 +49,9 @@ def data_settings_ui() -> DataSettings | None:
                       horizontal=True)
     location = ""
     if source == "folder":
-        location = st.text_input("Folder", key="tt_folder", placeholder="/path/to/photos",
-                                 help="A folder with one sub-folder per class, or Oxford-named photos.")
+        folder = folder_ui("Folder", "tt_folder",
+                           help="A folder with one sub-folder per class, or Oxford-named photos.")
+        location = str(folder) if folder else ""
     elif source == "zip":
         location = _zip_location()
     tasks = {"folder": ["folders", "breeds", "species"], "zip": ["folders", "breeds", "species"],
@@ -377,9 +379,3 @@ def runs_table() -> None:
         "accuracy": r["evaluation"].accuracy, "time (s)": round(r["seconds"], 1), "note": r["stopped_by"]}
         for r in runs]), hide_index=True, width="stretch",
         column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
-
-
-def example_folder() -> str:
-    """``../shared/data/pets-mini`` when this checkout sits beside the shared photos (a hint only)."""
-    path = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pets-mini"
-    return str(path) if path.is_dir() else ""

@@ -1,0 +1,75 @@
+"""Which folders a learner may read: typed paths in personal mode, the teacher's shared folders in classroom mode."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+# Pseudo-filesystems: listing them is never about photos and can hang or leak the machine's state.
+FORBIDDEN_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
+MAX_SUBFOLDERS = 300
+
+
+class FolderError(ValueError):
+    """A folder cannot be used; the message names the problem in one line."""
+
+
+def _under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def typed_folder(text: str) -> Path:
+    """A folder a learner typed on their own machine (``~`` allowed), resolved and checked."""
+    text = text.strip()
+    if not text:
+        raise FolderError("type a folder's path")
+    path = Path(text).expanduser().resolve()
+    if any(_under(path, root) for root in FORBIDDEN_ROOTS):
+        raise FolderError(f"{text} is a system folder, not a folder of photos")
+    if not path.is_dir():
+        raise FolderError(f"{text} is not a folder on this computer")
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise FolderError(f"{text} cannot be read (no permission); choose a folder of yours")
+    return path
+
+
+def shared_folders(roots: tuple[Path, ...], depth: int = 2) -> dict[str, Path]:
+    """The teacher's folders and their sub-folders (``depth`` levels), by a name relative to each root.
+
+    Symbolic links that lead outside a root are left out, so a learner can only reach what the
+    teacher shared.
+    """
+    found: dict[str, Path] = {}
+    for root in roots:
+        root = root.resolve()
+        queue = [(root, root.name, 0)]
+        while queue and len(found) < MAX_SUBFOLDERS:
+            folder, name, level = queue.pop(0)
+            found[name] = folder
+            if level < depth:
+                queue.extend((child, f"{name}/{child.name}", level + 1) for child in _children(folder, root))
+    return found
+
+
+def _children(folder: Path, root: Path) -> list[Path]:
+    """Visible sub-folders of ``folder`` that stay inside ``root`` once links are resolved."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return []
+    children = []
+    for entry in entries:
+        if entry.name.startswith((".", "__")):
+            continue
+        resolved = entry.resolve()
+        if resolved.is_dir() and _under(resolved, root):
+            children.append(resolved)
+    return children
+
+
+def inside_shared(path: str | Path, roots: tuple[Path, ...]) -> Path:
+    """``path`` resolved, if it lies in one of the teacher's folders; otherwise ``FolderError``."""
+    resolved = Path(path).resolve()
+    if not any(_under(resolved, root.resolve()) for root in roots):
+        raise FolderError("that folder is not one your teacher shared")
+    return resolved

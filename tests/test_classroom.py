@@ -1,0 +1,50 @@
+"""Classroom mode as a learner meets it: no path can be typed anywhere, only the teacher's folders are listed."""
+
+import pytest
+
+from tests.conftest import open_page
+
+PAGES = ["app_pages/home.py", "app_pages/feature_maps.py", "app_pages/transfer_training.py",
+         "app_pages/ideal_cat.py", "app_pages/adversarial_dog.py"]
+PATH_WORDS = ("folder", "path", "directory")
+
+
+def _page_text(at) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "error", "warning", "success") for e in at.get(kind)]
+    parts += [str(option) for box in at.selectbox for option in box.options]
+    parts += [str(option) for radio in at.radio for option in radio.options]
+    return "\n".join(str(p) for p in parts)
+
+
+def _no_path_box(at) -> None:
+    typed = [box.label for box in at.text_input if any(word in box.label.lower() for word in PATH_WORDS)]
+    assert typed == [], f"text inputs that take a path in classroom mode: {typed}"
+
+
+def _show_every_folder_chooser(at, page: str) -> None:
+    """Selects the choices that reveal a folder field on each page."""
+    if page.endswith("transfer_training.py"):
+        at.radio(key="tt_source").set_value("folder").run()
+    if page.endswith("adversarial_dog.py"):
+        at.radio(key="adv_where").set_value("A folder of photos").run()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_page_takes_a_typed_path_in_classroom_mode(classroom, page):
+    at = open_page(page)
+    _show_every_folder_chooser(at, page)
+    assert not at.exception
+    _no_path_box(at)
+    assert "secret-learner-folder" not in _page_text(at)
+    assert "Classroom mode" in "\n".join(e.value for e in at.sidebar.get("info"))
+
+
+def test_classroom_lists_only_the_shared_folders(classroom):
+    at = open_page("app_pages/transfer_training.py")
+    at.radio(key="tt_source").set_value("folder").run()
+    options = at.selectbox(key="tt_folder").options
+    assert options == ["shared", "shared/pets", "shared/pets/cat", "shared/pets/dog"]
+    at.session_state["tt_mode"] = "Your own classes"
+    at.run()
+    _no_path_box(at)
+    assert "secret-learner-folder" not in _page_text(at)
