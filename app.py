@@ -8,19 +8,32 @@ import streamlit as st  # noqa: E402
 
 from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
+from ui.i18n import language_switch_ui, t  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
 
-st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
+st.set_page_config(page_title=t("app.title"), page_icon="🐾", layout="wide")
 
-PAGES = [
-    st.Page("app_pages/home.py", title="Home", icon="🏠", url_path="", default=True),
-    st.Page("app_pages/feature_maps.py", title="Feature maps", icon="🔍", url_path="feature_maps"),
-    st.Page("app_pages/transfer_training.py", title="Transfer training", icon="🎓", url_path="transfer_training"),
-    st.Page("app_pages/ideal_cat.py", title="Ideal cat", icon="🐱", url_path="ideal_cat"),
-    st.Page("app_pages/adversarial_dog.py", title="Adversarial dog", icon="🐶", url_path="adversarial_dog"),
-]
 
-navigation = st.navigation(PAGES)
+def pages() -> list:
+    """The five pages, titled in this session's language (built each run, as the language may change)."""
+    return [
+        st.Page("app_pages/home.py", title=t("app.page.home"), icon="🏠", url_path="", default=True),
+        st.Page("app_pages/feature_maps.py", title=t("app.page.feature_maps"), icon="🔍", url_path="feature_maps"),
+        st.Page(
+            "app_pages/transfer_training.py",
+            title=t("app.page.transfer_training"),
+            icon="🎓",
+            url_path="transfer_training",
+        ),
+        st.Page("app_pages/ideal_cat.py", title=t("app.page.ideal_cat"), icon="🐱", url_path="ideal_cat"),
+        st.Page(
+            "app_pages/adversarial_dog.py", title=t("app.page.adversarial_dog"), icon="🐶", url_path="adversarial_dog"
+        ),
+    ]
+
+
+navigation = st.navigation(pages())
+language_switch_ui()
 mode_badge_ui(lab_settings())
 backbone_picker_ui()
 try:

@@ -1,0 +1,81 @@
+"""The learner's language: one catalogue per language in locales/, a ``t()`` helper, and the switch.
+
+The language lives in the session (``st.session_state``) and in the URL (``?lang=zh``), never in a
+module global: one server serves learners reading different languages at once.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import streamlit as st
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+LOCALES = Path(__file__).resolve().parent.parent / "locales"
+LANGUAGES = {"zh": "中文", "en": "English"}
+DEFAULT_LANGUAGE = "en"
+_STATE_KEY = "lang"
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
+    """TOML sections nest; the code names entries by their dotted path, e.g. ``app.page.home``."""
+    flat = {}
+    for name, value in table.items():
+        key = f"{prefix}{name}"
+        flat.update(_flatten(value, f"{key}.") if isinstance(value, dict) else {key: value})
+    return flat
+
+
+@functools.lru_cache(maxsize=len(LANGUAGES))
+def catalogue(lang: str) -> dict[str, str]:
+    """All entries of one language, read once per process (read-only, so sharing it is safe)."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"lang must be one of {tuple(LANGUAGES)}, got {lang!r}")
+    with open(LOCALES / f"{lang}.toml", "rb") as file:
+        return _flatten(tomllib.load(file))
+
+
+def translate(key: str, lang: str, **params) -> str:
+    """One whole sentence of ``lang`` with its named placeholders filled, e.g. ``{epochs}``."""
+    return catalogue(lang)[key].format(**params)
+
+
+def language_from(query_lang: str | None, session_lang: str | None, locale: str | None) -> str:
+    """The URL wins (a shared link), then the learner's earlier choice, then the browser's language."""
+    for candidate in (query_lang, session_lang):
+        if candidate in LANGUAGES:
+            return candidate
+    return "zh" if (locale or "").lower().startswith("zh") else DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """This session's language; also written back to the URL, which a page switch may clear."""
+    lang = language_from(st.query_params.get("lang"), st.session_state.get(_STATE_KEY), st.context.locale)
+    st.session_state[_STATE_KEY] = lang
+    if st.query_params.get("lang") != lang:
+        st.query_params["lang"] = lang
+    return lang
+
+
+def t(key: str, **params) -> str:
+    """The entry ``key`` in this session's language, placeholders filled from ``params``."""
+    return translate(key, current_language(), **params)
+
+
+def language_switch_ui() -> str:
+    """Sidebar switch 中文 / English; a change reruns the app in the new language, keeping the session."""
+    lang = current_language()
+    names = list(LANGUAGES)
+    chosen = st.sidebar.radio(
+        "语言 / Language", names, index=names.index(lang), format_func=LANGUAGES.get, horizontal=True
+    )
+    if chosen != lang:
+        st.session_state[_STATE_KEY] = chosen
+        st.query_params["lang"] = chosen
+        st.rerun()
+    return lang
