@@ -42,7 +42,7 @@ def _pixels(n=6, seed=0):
 
 def test_keras_bytes_round_trip_and_checks():
     model = _tiny_classifier()
-    loaded, classes = load_model_bytes(keras_bytes(model))
+    loaded, classes = load_model_bytes(keras_bytes(model, ["a", "b", "c"]))
     assert classes == ["a", "b", "c"]
     x = _pixels().astype(np.float32)
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
@@ -80,6 +80,7 @@ def test_tflite_matches_keras_on_tiny_model_and_cli(tmp_path, capsys):
     np.testing.assert_allclose(run_tflite(tflite_bytes(model), x), model(x), atol=1e-5)
     path = tmp_path / "tiny.keras"
     model.save(path)
+    (tmp_path / "labels.txt").write_text("a\nb\nc\n")
     out = tmp_path / "tiny.tflite"
     assert main(["export", "--model", str(path), "--tflite", str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
