@@ -83,8 +83,8 @@ def assemble(embedding_model: keras.Model, head: keras.Model, classes=None) -> k
     """
     if classes is not None and len(classes) != head.output.shape[-1]:
         raise ValueError(f"{len(classes)} class names for a head with {head.output.shape[-1]} outputs")
-    embedding = keras.Model(embedding_model.inputs, embedding_model.outputs, name=embedding_model.name)
-    top = keras.Model(head.inputs, head.outputs, name=head.name)
+    embedding = keras.Model(embedding_model.input, embedding_model.output, name=embedding_model.name)
+    top = keras.Model(head.input, head.output, name=head.name)
     inputs = keras.Input(embedding_model.input.shape[1:], name="pixels")
     return keras.Model(inputs, top(embedding(inputs)), name="transfer_lab_classifier")
 
