@@ -232,3 +232,19 @@ def test_real_lite0_bundle_from_the_cli_runs_outside(shared_data, tmp_path, caps
     pixels = np.stack([center_crop_resize(load_image_file(p), 224) for p in singles]).astype(np.float32)
     np.testing.assert_allclose(script, app, atol=2e-6)
     np.testing.assert_allclose(run_tflite((out.parent / "pets.tflite").read_bytes(), pixels), app, atol=1e-4)
+
+
+def test_the_pages_loader_gives_one_line_for_a_huge_input_and_try_it_skips_grad_cam_on_other_models(tmp_path):
+    from core.export import ModelLimits
+    from ui.transfer_extras import _gradcam, load_uploaded_model
+
+    inputs = keras.Input((40000, 40000, 3))
+    x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))
+    keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x)).save(tmp_path / "huge.keras")
+    trained, message = load_uploaded_model({"huge.keras": (tmp_path / "huge.keras").read_bytes(),
+                                            "labels.txt": b"a\nb\n"}, ModelLimits())
+    assert trained is None
+    assert message == ("huge.keras, labels.txt was refused: the model's input is 40000 pixels a side; at most 1024 "
+                       "are allowed (and the size must be fixed)")
+    flat = make_tiny_model(3)
+    assert _gradcam({"model": flat, "classes": CLASSES}) is None
