@@ -30,7 +30,7 @@ from core.export import (
 from core.ideal import probabilities_scorer
 from core.images import center_crop_resize, load_image_file
 from core.training import HeadSettings, train_head
-from core.transfer import export_model, predict_probs
+from core.transfer import export_model, flat_classifier, predict_probs
 from core.transfer_model import ClassLabels, build_head
 from tests.conftest import make_tiny_model
 
@@ -180,6 +180,7 @@ def test_a_second_training_leaves_the_first_models_ideal_cat_objective_alone():
     export_model(shared, build_head(4, 3, seed=2), CLASSES)
     export_model(shared, build_head(4, 3, seed=3), CLASSES)
     assert (len(shared._inbound_nodes), len(tiny._inbound_nodes)) == nodes
+    flat_classifier(first)  # Try it's Grad-CAM calls the first model's head on another graph
     score_again, kind_again = probabilities_scorer(first)
     assert kind == kind_again == "logit"
     np.testing.assert_array_equal(np.asarray(score_again(pixels)[0]), before)
