@@ -101,22 +101,22 @@ def export_ui(run: dict | None) -> None:
     if not trained:
         return
     st.header("Take it with you")
-    left, right = st.columns([2, 3])
-    left.markdown("One zip: `model.keras` (standard Keras layers, opens in any Python with Keras 3), "
-                  "`labels.txt` (class names, one a line), `model.tflite` (phones, same numbers), "
-                  "the run report and `predict.py` (`python predict.py photo.jpg`).")
+    st.markdown("One zip: `model.keras` (standard Keras layers, opens in any Python with Keras 3), "
+                "`labels.txt` (class names, one a line), `model.tflite` (phones, same numbers), "
+                "the run report and `predict.py` (`python predict.py photo.jpg` prints the top classes).")
+    slot = st.empty()  # the prepare button, replaced by the download once the zip exists
     bundle = trained.get("bundle")
-    if bundle is None and left.button("Prepare the download", key="tt_make_bundle",
+    if bundle is None and slot.button("Prepare the download", key="tt_make_bundle",
                                       help="Saves the model and converts it to TensorFlow Lite (a few seconds)."):
         bundle = _make_bundle(trained, run)
     if bundle:
-        left.download_button("Download the model (zip)", bundle, file_name="transfer_lab_model.zip",
+        slot.download_button("Download the model (zip)", bundle, file_name="transfer_lab_model.zip",
                              mime="application/zip", key="tt_dl_bundle", on_click="ignore", type="primary")
-    right.markdown("In the lesson's notebook, beside the unzipped files:")
-    right.code(notebook_lines(), language="python")
-    right.caption("Then `model.predict(pixels)` on photos centre-cropped (87.5%) and resized to "
-                  f"{int(trained['model'].input_shape[1])} px, pixels 0-255: the model does its own scaling. "
-                  "`predict.py` in the zip shows how.")
+    st.markdown("In the lesson's notebook, beside the unzipped files:")
+    st.code(notebook_lines(), language="python")
+    st.caption("Then `model.predict(pixels)` on photos centre-cropped (87.5% of the shorter side) and resized to "
+               f"{int(trained['model'].input_shape[1])} px, pixels 0-255: the model does its own scaling. "
+               "`predict.py` in the zip shows how.")
 
 
 def _make_bundle(trained: dict, run: dict | None) -> bytes | None:
@@ -156,7 +156,8 @@ def model_limits() -> ModelLimits:
 
 def load_model_ui() -> None:
     """Loads the downloaded zip (or a .keras with its labels.txt) in Keras safe mode as the session model."""
-    with st.expander("Load a model you downloaded before"):
+    # Open after a load: the rerun that draws the new model's sections above re-creates this expander.
+    with st.expander("Load a model you downloaded before", expanded="tt_loaded_id" in st.session_state):
         limits = model_limits()
         uploads = st.file_uploader("The zip from “Take it with you”, or a .keras file with its labels.txt",
                                    type=["zip", "keras", "txt"], accept_multiple_files=True, key="tt_model_upload",
@@ -166,7 +167,7 @@ def load_model_ui() -> None:
             return
         upload_id = tuple(u.file_id for u in uploads)
         if st.session_state.get("tt_loaded_id") == upload_id:
-            st.success(f"Loaded {uploads[0].name}.", icon="✅")
+            st.success(st.session_state.get("tt_loaded_message", "Loaded."), icon="✅")
             return
         trained, message = load_uploaded_model({u.name: u.getvalue() for u in uploads}, limits)
         if trained is None:
@@ -174,7 +175,8 @@ def load_model_ui() -> None:
             return
         st.session_state[MODEL_KEY] = trained | {"run": f"upload {upload_id}"}
         st.session_state["tt_loaded_id"] = upload_id
-        st.success(message, icon="✅")
+        st.session_state["tt_loaded_message"] = message
+        st.rerun()  # Try it and Take it with you sit above this expander: draw them for the new model
 
 
 def load_uploaded_model(files: dict[str, bytes], limits: ModelLimits) -> tuple[dict | None, str]:
