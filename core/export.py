@@ -221,8 +221,9 @@ def check_model_archive(path: str | Path, limits: ModelLimits = ModelLimits()) -
     except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError):
         raise ModelCheckError("this is not a readable .keras model file (no readable config.json inside)") from None
     sides = [side for shape in _input_shapes(config) for side in shape[1:-1]]
-    if any(side is None or not isinstance(side, int) or side > limits.max_side for side in sides):
-        raise ModelCheckError(f"the model's input is {max(sides, key=lambda s: s or 0)} pixels a side; "
+    bad = [side for side in sides if not isinstance(side, int) or not 0 < side <= limits.max_side]
+    if bad:
+        raise ModelCheckError(f"the model's input is {bad[0]} pixels a side; "
                               f"at most {limits.max_side} are allowed (and the size must be fixed)")
     params = _declared_params(config)
     if params > limits.max_params:
@@ -234,7 +235,9 @@ def _input_shapes(node) -> list:
     found = []
     if isinstance(node, dict):
         if node.get("class_name") == "InputLayer":
-            found.append(list((node.get("config") or {}).get("batch_shape") or [None, None, None]))
+            layer = node.get("config") if isinstance(node.get("config"), dict) else {}
+            shape = layer.get("batch_shape") or layer.get("batch_input_shape")
+            found.append(list(shape) if isinstance(shape, (list, tuple)) else [None, None, None])
         for value in node.values():
             found += _input_shapes(value)
     elif isinstance(node, list):
