@@ -235,8 +235,11 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     expect(page.locator(".js-plotly-plot").filter(has_text="Your model").first).to_be_visible(timeout=60_000)
     wait_until_idle(page, 120_000)  # a rerun shows old and new elements side by side until it ends
     page.get_by_role("button", name="Prepare the download").click()
-    with page.expect_download(timeout=180_000) as download:
-        page.get_by_role("button", name="Download the model (zip)").click()
+    ready = page.get_by_role("button", name="Download the model (zip)")
+    expect(ready).to_be_visible(timeout=240_000)  # saving and the TFLite conversion, on a busy CPU
+    wait_until_idle(page, 120_000)
+    with page.expect_download(timeout=120_000) as download:
+        ready.click()
     saved = tmp_path / "mine.zip"
     download.value.save_as(saved)
     page.get_by_text("Load a model you downloaded before").click()
