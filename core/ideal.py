@@ -370,7 +370,7 @@ def _pre_softmax(model: keras.Model):
     """``pixels -> logits`` for a chain of layers ending in a softmax Dense (maybe nested), else None."""
     chain = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     head_at = max((i for i, layer in enumerate(chain) if _ends_in_softmax_dense(layer)), default=None)
-    if head_at is None or any(len(layer._inbound_nodes) != 1 for layer in chain):
+    if head_at is None or any(_uses_in(model, layer) != 1 for layer in chain):
         return None
     head, after = chain[head_at], chain[head_at + 1:]
     if any(type(layer).__name__ != "ClassLabels" for layer in after):
@@ -387,6 +387,13 @@ def _pre_softmax(model: keras.Model):
         return tf.matmul(x, dense.kernel) + dense.bias
 
     return logits
+
+
+def _uses_in(model: keras.Model, layer) -> int:
+    """How often ``model``'s own graph calls ``layer``; calls from other models' graphs do not count,
+    so the answer does not depend on what was built from the same layers before."""
+    own = model._nodes  # keys "<id(layer)>_ib-<index in layer._inbound_nodes>" of this graph's nodes
+    return sum(f"{id(layer)}_ib-{i}" in own for i in range(len(layer._inbound_nodes)))
 
 
 def _ends_in_softmax_dense(layer) -> bool:

@@ -1,7 +1,8 @@
 """The transfer model: frozen backbone embedding, a small classifier head, and its class names.
 
-A trained model is one Keras model from 0-255 pixels to class probabilities,
-so it can be saved as a single ``.keras`` file and used anywhere.
+A trained model is one Keras model from 0-255 pixels to class probabilities, made of
+standard Keras layers only, so its ``.keras`` file loads in any Python with Keras 3
+(safe mode on). The class names travel beside it (``labels.txt``, see ``core.export``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from keras import layers
 
 @keras.saving.register_keras_serializable(package="transfer_lab")
 class ClassLabels(layers.Layer):
-    """Identity layer that carries the class names in the saved model's config."""
+    """Identity layer that carried the class names in models saved by earlier versions.
+
+    Kept only so those files still load; new models never contain it.
+    """
 
     def __init__(self, classes=(), **kwargs):
         super().__init__(**kwargs)
@@ -60,49 +64,44 @@ def build_head(embedding_dim: int, num_classes: int, hidden_units: int = 0, drop
     return keras.Model(inputs, outputs, name="head")
 
 
-def assemble(embedding_model: keras.Model, head: keras.Model, classes: list[str]) -> keras.Model:
-    """Joins a backbone's embedding model and a trained head into one model.
+def assemble(embedding_model: keras.Model, head: keras.Model, classes=None) -> keras.Model:
+    """Joins a backbone's embedding model and a trained head into one model of standard layers.
 
-    The embedding model is copied, weights included, so the learner's model never adds a node to a
-    backbone that other sessions share: a call on the shared graph would keep this head alive for the
-    life of the process and change what later surgery on the shared model finds.
+    The result calls fresh wrappers of both parts (same layers, same weights), never the
+    parts themselves, so the embedding model (often shared by every session) gains no
+    graph node: it keeps no reference to this learner's model, and each assembled model
+    looks the same to code that walks the graph (the ideal-cat objective).
 
     Args:
-        embedding_model: pixels to pooled features (``Backbone.embedding_model()``); it is not changed.
+        embedding_model: pixels to pooled features; may be a shared, frozen one (it is only read).
         head: model from ``build_head``.
-        classes: class names, in the head's output order.
+        classes: class names in the head's output order, checked against its width when given
+            (they are not stored in the model; ``core.export`` writes them beside it).
 
     Returns:
-        ``pixels -> probabilities`` with the class names in a ``ClassLabels`` layer.
+        ``pixels (0-255) -> probabilities``.
     """
-    if len(classes) != head.output.shape[-1]:
+    if classes is not None and len(classes) != head.output.shape[-1]:
         raise ValueError(f"{len(classes)} class names for a head with {head.output.shape[-1]} outputs")
+    embedding = keras.Model(embedding_model.input, embedding_model.output, name=embedding_model.name)
+    top = keras.Model(head.input, head.output, name=head.name)
     inputs = keras.Input(embedding_model.input.shape[1:], name="pixels")
-    probs = head(private_copy(embedding_model)(inputs))
-    outputs = ClassLabels(classes, name="class_labels")(probs)
-    return keras.Model(inputs, outputs, name="transfer_lab_classifier")
-
-
-def private_copy(model: keras.Model) -> keras.Model:
-    """A new model of the same structure and weights that shares no layer with ``model``."""
-    copy = keras.models.clone_model(model)
-    copy.set_weights(model.get_weights())
-    return copy
+    return keras.Model(inputs, top(embedding(inputs)), name="transfer_lab_classifier")
 
 
 def class_names(model: keras.Model) -> list[str]:
-    """The class names stored in an assembled model.
+    """The class names stored inside a model saved by an earlier version (a ``ClassLabels`` layer).
 
     Args:
-        model: a model from ``assemble`` (or loaded from its ``.keras`` file).
+        model: a loaded model.
 
     Returns:
         The names, in output order.
 
     Raises:
-        ValueError: the model has no ``ClassLabels`` layer.
+        ValueError: the model has no ``ClassLabels`` layer (today's models keep them in ``labels.txt``).
     """
     for layer in model.layers:
         if isinstance(layer, ClassLabels):
             return list(layer.classes)
-    raise ValueError("this model does not carry Transfer Lab class names")
+    raise ValueError("this model does not carry its class names; give its labels.txt (one name a line) with it")

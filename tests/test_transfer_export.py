@@ -42,7 +42,7 @@ def _pixels(n=6, seed=0):
 
 def test_keras_bytes_round_trip_and_checks():
     model = _tiny_classifier()
-    loaded, classes = load_model_bytes(keras_bytes(model))
+    loaded, classes = load_model_bytes(keras_bytes(model, ["a", "b", "c"]))
     assert classes == ["a", "b", "c"]
     x = _pixels().astype(np.float32)
     np.testing.assert_allclose(loaded(x), model(x), atol=1e-6)
@@ -80,6 +80,7 @@ def test_tflite_matches_keras_on_tiny_model_and_cli(tmp_path, capsys):
     np.testing.assert_allclose(run_tflite(tflite_bytes(model), x), model(x), atol=1e-5)
     path = tmp_path / "tiny.keras"
     model.save(path)
+    (tmp_path / "labels.txt").write_text("a\nb\nc\n")
     out = tmp_path / "tiny.tflite"
     capsys.readouterr()  # the app's own conversion above may print to the server log: not the CLI's output
     assert main(["export", "--model", str(path), "--tflite", str(out), "--json"]) == 0
@@ -187,42 +188,3 @@ def test_flat_classifier_exposes_the_last_conv_layer_for_grad_cam():
     with pytest.raises(ValueError, match="embedding model and a head"):
         flat_classifier(make_tiny_model())
 
-
-def _rewrite_config(source, target, edit) -> None:
-    """Copies a .keras archive with its config.json changed by ``edit`` (the weights stay as they were)."""
-    import zipfile
-
-    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
-        for item in old.infolist():
-            data = old.read(item)
-            if item.filename == "config.json":
-                data = json.dumps(edit(json.loads(data))).encode()
-            new.writestr(item, data)
-
-
-def _set_everywhere(node, key, value):
-    if isinstance(node, dict):
-        for k in node:
-            node[k] = value if k == key else _set_everywhere(node[k], key, value)
-    elif isinstance(node, list):
-        return [_set_everywhere(v, key, value) for v in node]
-    return node
-
-
-def test_huge_input_or_weights_are_refused_from_the_config_before_building(tmp_path):
-    import resource
-
-    small = tmp_path / "small.keras"
-    keras.Sequential([keras.Input((8, 8, 3)), keras.layers.Conv2D(2, 3), keras.layers.GlobalAveragePooling2D(),
-                      keras.layers.Dense(2, activation="softmax")]).save(small)
-    huge_input, huge_dense = tmp_path / "huge_input.keras", tmp_path / "huge_dense.keras"
-    _rewrite_config(small, huge_input, lambda c: _set_everywhere(c, "batch_shape", [None, 40000, 40000, 3]))
-    _rewrite_config(small, huge_dense, lambda c: _set_everywhere(c, "units", 10**9))
-    assert huge_input.stat().st_size < 20_000
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    with pytest.raises(ModelCheckError, match="40000x40000x3; the largest accepted side is 1024 px"):
-        load_model_file(huge_input)
-    with pytest.raises(ModelCheckError, match="million weights; the limit is 60 million"):
-        load_model_file(huge_dense)
-    # Nothing near the 18 GiB a full-size probe would take was ever allocated.
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak < 500_000

@@ -160,6 +160,9 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     at.radio(key="tt_try_source").set_value("Sample photo").run()
     assert not at.exception
     assert "gradcam" in at.session_state["trained_model"]  # Grad-CAM of the predicted class was drawn
+    assert 'keras.saving.load_model("model.keras")' in at.code[0].value
+    at.button(key="tt_make_bundle").click().run()
+    assert not at.exception and at.session_state["trained_model"]["bundle"][:2] == b"PK"
     at.number_input(key="tt_ft_blocks").set_value(1).run()
     at.number_input(key="tt_ft_epochs").set_value(1).run()
     at.button(key="tt_ft_go").click().run()
@@ -233,13 +236,17 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     uploader.filter(has_text="Upload photos").locator('input[type="file"]').set_input_files(unseen)
     expect(page.locator(".js-plotly-plot").filter(has_text="Your model").first).to_be_visible(timeout=60_000)
     wait_until_idle(page, 120_000)  # a rerun shows old and new elements side by side until it ends
+    page.get_by_role("button", name="Prepare the download").click()
+    ready = page.get_by_role("button", name="Download the model (zip)")
+    expect(ready).to_be_visible(timeout=240_000)  # saving and the TFLite conversion, on a busy CPU
+    wait_until_idle(page, 120_000)
     with page.expect_download(timeout=120_000) as download:
-        page.get_by_role("button", name="Download .keras").click()
-    saved = tmp_path / "mine.keras"
+        ready.click()
+    saved = tmp_path / "mine.zip"
     download.value.save_as(saved)
-    page.get_by_text("Load a .keras model you downloaded before").click()
-    uploader.filter(has_text="A Transfer Lab .keras model").locator('input[type="file"]').set_input_files(str(saved))
-    expect(page.get_by_text("Loaded mine.keras: 2 classes (bengal, abyssinian)")).to_be_visible(timeout=60_000)
+    page.get_by_text("Load a model you downloaded before").click()
+    uploader.filter(has_text="The zip from").locator('input[type="file"]').set_input_files(str(saved))
+    expect(page.get_by_text("Loaded mine.zip: 2 classes (bengal, abyssinian)")).to_be_visible(timeout=60_000)
 
 
 def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 
 import streamlit as st
@@ -16,11 +15,3 @@ def report_failure(action: str, exc: BaseException) -> None:
     st.error(f"{action} did not work ({type(exc).__name__}). Nothing you made was lost; try again, or tell "
              "your teacher if it keeps happening.", icon="⚠️")
 
-
-@contextlib.contextmanager
-def one_line_errors(action: str):
-    """Runs a block; any error becomes ``report_failure``'s line (st.stop and reruns pass through)."""
-    try:
-        yield
-    except Exception as exc:  # noqa: BLE001  the boundary between the app and a learner
-        report_failure(action, exc)

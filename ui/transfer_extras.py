@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 
 import keras
@@ -12,7 +12,16 @@ import streamlit as st
 from core.backbones import get_spec, load_backbone
 from core.classify import top_k
 from core.evaluation import evaluate_probs
-from core.export import ModelCheckError, keras_bytes, load_model_bytes, report_markdown, run_report, tflite_bytes
+from core.export import (
+    ExportError,
+    ModelCheckError,
+    ModelLimits,
+    bundle_files,
+    bundle_zip,
+    load_upload,
+    notebook_lines,
+    run_report,
+)
 from core.finetune import (
     FineTuneSettings,
     backbone_blocks,
@@ -25,10 +34,10 @@ from core.images import ImageInputError, center_crop_resize, load_image_file
 from core.transfer import flat_classifier, guess_backbone, predict_probs
 from core.transfer_model import assemble
 from ui.common import photo_input_ui, top_k_chart
-from ui.errors import one_line_errors, report_failure
 from ui.transfer_training import MODEL_KEY, curves_figure
 
 FT_KEY = "tt_fine_tune"
+_LOG = logging.getLogger(__name__)
 
 
 def try_it_ui() -> None:
@@ -43,8 +52,10 @@ def try_it_ui() -> None:
         return
     try:
         probs = predict_probs(trained["model"], [p.image for p in photos])
-    except Exception as exc:  # noqa: BLE001  a loaded model that does not take these photos
-        report_failure("Predicting with this model", exc)
+    except (ValueError, TypeError) as exc:  # a loaded model whose layers do not fit these photos
+        _LOG.exception("Try it failed")
+        st.error(f"This model cannot classify these photos ({type(exc).__name__}); train or load another.",
+                 icon="🚫")
         return
     k = min(5, len(trained["classes"]))
     explain = _gradcam(trained)
@@ -69,9 +80,12 @@ def _gradcam(trained: dict):
     if "gradcam" not in trained:
         try:
             flat, layer = flat_classifier(trained["model"])
-        except ValueError:  # a loaded model of another structure: predictions still work, without Grad-CAM
-            return None
-        trained["gradcam"] = GradCamExplainer(flat, layer)
+        except ValueError:  # a loaded model of another structure: classify without the heatmap
+            trained["gradcam"] = None
+        else:
+            trained["gradcam"] = GradCamExplainer(flat, layer)
+    if trained["gradcam"] is None:
+        return None
     explainer, size = trained["gradcam"], int(trained["model"].input_shape[1])
 
     def overlay(image, class_index):
@@ -82,35 +96,40 @@ def _gradcam(trained: dict):
 
 
 def export_ui(run: dict | None) -> None:
-    """Download buttons: the model as .keras and TensorFlow Lite, and the run's report."""
+    """One download: the model, its labels, TensorFlow Lite, the run report and predict.py, in a zip."""
     trained = st.session_state.get(MODEL_KEY)
     if not trained:
         return
     st.header("Take it with you")
-    cols = st.columns(4)  # downloads use on_click="ignore": saving a file needs no rerun of this long page
-    cols[0].download_button("Download .keras", _keras_file(trained), file_name="transfer_lab_model.keras",
-                            mime="application/octet-stream", key="tt_dl_keras", on_click="ignore",
-                            help="Pixels (0-255) to probabilities, class names inside. Load with keras.saving."
-                                 "load_model after `import core.transfer_model`.")
-    if cols[1].button("Make a TensorFlow Lite file", key="tt_make_tflite"):
-        with st.spinner("Converting to TensorFlow Lite..."), one_line_errors("Converting to TensorFlow Lite"):
-            trained["tflite"] = tflite_bytes(trained["model"])
-    if trained.get("tflite"):
-        cols[1].download_button("Download .tflite", trained["tflite"], file_name="transfer_lab_model.tflite",
-                                mime="application/octet-stream", key="tt_dl_tflite", on_click="ignore")
-    if run is not None:
-        report = run_report(_report_fields(run))
-        cols[2].download_button("Report (JSON)", json.dumps(report, indent=2), file_name="transfer_lab_run.json",
-                                mime="application/json", key="tt_dl_json", on_click="ignore")
-        cols[3].download_button("Report (Markdown)", report_markdown(report), file_name="transfer_lab_run.md",
-                                mime="text/markdown", key="tt_dl_md", on_click="ignore")
+    st.markdown("One zip: `model.keras` (standard Keras layers, opens in any Python with Keras 3), "
+                "`labels.txt` (class names, one a line), `model.tflite` (phones, same numbers), "
+                "the run report and `predict.py` (`python predict.py photo.jpg` prints the top classes).")
+    slot = st.empty()  # the prepare button, replaced by the download once the zip exists
+    bundle = trained.get("bundle")
+    if bundle is None and slot.button("Prepare the download", key="tt_make_bundle",
+                                      help="Saves the model and converts it to TensorFlow Lite (a few seconds)."):
+        bundle = _make_bundle(trained, run)
+    if bundle:
+        slot.download_button("Download the model (zip)", bundle, file_name="transfer_lab_model.zip",
+                             mime="application/zip", key="tt_dl_bundle", on_click="ignore", type="primary")
+    st.markdown("In the lesson's notebook, beside the unzipped files:")
+    st.code(notebook_lines(), language="python")
+    st.caption("Then `model.predict(pixels)` on photos centre-cropped (87.5% of the shorter side) and resized to "
+               f"{int(trained['model'].input_shape[1])} px, pixels 0-255: the model does its own scaling. "
+               "`predict.py` in the zip shows how.")
 
 
-def _keras_file(trained: dict) -> bytes:
-    """The .keras bytes, made once per model."""
-    if "keras_bytes" not in trained:
-        trained["keras_bytes"] = keras_bytes(trained["model"])
-    return trained["keras_bytes"]
+def _make_bundle(trained: dict, run: dict | None) -> bytes | None:
+    """The zip's bytes, made once per model; a failed conversion is one message."""
+    report = run_report(_report_fields(run)) if run is not None and trained.get("run") in (
+        run["number"], f"{run['number']} fine-tuned") else None
+    try:
+        with st.spinner("Saving the model and converting it to TensorFlow Lite..."):
+            trained["bundle"] = bundle_zip(bundle_files(trained["model"], trained["classes"], report))
+    except ExportError as exc:
+        st.error(str(exc), icon="🚫")
+        return None
+    return trained["bundle"]
 
 
 def _report_fields(run: dict) -> dict:
@@ -127,29 +146,52 @@ def _report_fields(run: dict) -> dict:
                           "precision": fine["precision"]} if fine else None}
 
 
+def model_limits() -> ModelLimits:
+    """Bounds on an uploaded model; in classroom mode the teacher's upload limit caps its size."""
+    from ui.settings import lab_settings
+
+    cap = lab_settings().limits.max_upload_mb
+    return ModelLimits(max_mb=min(cap, ModelLimits().max_mb)) if cap else ModelLimits()
+
+
 def load_model_ui() -> None:
-    """Loads an uploaded .keras model in Keras safe mode as the session model."""
-    with st.expander("Load a .keras model you downloaded before"):
-        upload = st.file_uploader("A Transfer Lab .keras model", type=["keras"], key="tt_model_upload")
-        if upload is None:
+    """Loads the downloaded zip (or a .keras with its labels.txt) in Keras safe mode as the session model."""
+    # Open after a load: the rerun that draws the new model's sections above re-creates this expander.
+    with st.expander("Load a model you downloaded before", expanded="tt_loaded_id" in st.session_state):
+        limits = model_limits()
+        uploads = st.file_uploader("The zip from “Take it with you”, or a .keras file with its labels.txt",
+                                   type=["zip", "keras", "txt"], accept_multiple_files=True, key="tt_model_upload",
+                                   help=f"At most {limits.max_mb} MB, input at most {limits.max_side} px a side; "
+                                        "loaded in Keras safe mode (no code inside).")
+        if not uploads:
             return
-        if st.session_state.get("tt_loaded_id") == upload.file_id:
-            st.success(f"Loaded {upload.name}.", icon="✅")
+        upload_id = tuple(u.file_id for u in uploads)
+        if st.session_state.get("tt_loaded_id") == upload_id:
+            st.success(st.session_state.get("tt_loaded_message", "Loaded."), icon="✅")
             return
-        try:
-            model, classes = load_model_bytes(upload.getvalue())
-        except ModelCheckError as exc:
-            st.error(f"{upload.name} was refused: {exc}", icon="🚫")
+        trained, message = load_uploaded_model({u.name: u.getvalue() for u in uploads}, limits)
+        if trained is None:
+            st.error(message, icon="🚫")
             return
-        backbone = guess_backbone(model)
-        if backbone is None:
-            st.error(f"{upload.name}: its backbone is not one Transfer Lab knows, so it was not loaded", icon="🚫")
-            return
-        st.session_state[MODEL_KEY] = {"model": model, "classes": classes, "backbone": backbone,
-                                       "run": f"upload {upload.file_id}"}
-        st.session_state["tt_loaded_id"] = upload.file_id
-        st.success(f"Loaded {upload.name}: {len(classes)} classes ({', '.join(classes[:6])}"
-                   f"{', ...' if len(classes) > 6 else ''}).", icon="✅")
+        st.session_state[MODEL_KEY] = trained | {"run": f"upload {upload_id}"}
+        st.session_state["tt_loaded_id"] = upload_id
+        st.session_state["tt_loaded_message"] = message
+        st.rerun()  # Try it and Take it with you sit above this expander: draw them for the new model
+
+
+def load_uploaded_model(files: dict[str, bytes], limits: ModelLimits) -> tuple[dict | None, str]:
+    """The session-model entry for uploaded files, or None and the one line that says why not."""
+    names = ", ".join(files)
+    try:
+        model, classes = load_upload(files, limits)
+    except ModelCheckError as exc:
+        return None, f"{names} was refused: {exc}"
+    backbone = guess_backbone(model)
+    if backbone is None:
+        return None, f"{names}: its backbone is not one Transfer Lab knows, so it was not loaded"
+    shown = ", ".join(classes[:6]) + (", ..." if len(classes) > 6 else "")
+    return ({"model": model, "classes": classes, "backbone": backbone},
+            f"Loaded {names}: {len(classes)} classes ({shown}).")
 
 
 def fine_tune_ui(run: dict | None) -> None:

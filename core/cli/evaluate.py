@@ -18,14 +18,13 @@ def register(subparsers) -> None:
 
 
 def load_trained_model(path: str):
-    """Loads a saved Transfer Lab model (safe mode) and its class names."""
-    import keras
+    """Loads a saved Transfer Lab model (safe mode, size checks) and its class names (labels.txt beside it wins)."""
+    from pathlib import Path
 
-    import core.backbones  # noqa: F401  (registers CaffePreprocess)
-    import core.transfer_model as transfer_model
+    from core.export import load_model_file, parse_labels
 
-    model = keras.saving.load_model(path, safe_mode=True)
-    return model, transfer_model.class_names(model)
+    labels = Path(path).with_name("labels.txt")
+    return load_model_file(path, parse_labels(labels.read_text(encoding="utf-8")) if labels.is_file() else None)
 
 
 def run(args) -> int:

@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     parser.add_argument("--fine-tune-learning-rate", type=float, default=1e-5)
     parser.add_argument("--fine-tune-precision", choices=["auto", "float32", "mixed_float16"], default="auto",
                         help="auto: mixed_float16 on a GPU, float32 on a CPU")
-    parser.add_argument("--out", required=True, metavar="MODEL.keras")
+    parser.add_argument("--out", required=True, metavar="MODEL.keras",
+                        help="the model; labels.txt, MODEL.tflite, report.json/.md and predict.py go beside it")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)
 
@@ -51,7 +52,13 @@ def run(args) -> int:
     except (DatasetError, ArchiveError, NoNetworkError, ChecksumError, ValueError) as exc:
         progress(f"error: {exc}")
         return 2
-    result = _train(dataset, args, settings)
+    from core.export import ExportError
+
+    try:
+        result = _train(dataset, args, settings)
+    except ExportError as exc:
+        progress(f"error: {exc}")
+        return 2
     if args.json:
         emit_json(result)
     else:
@@ -96,9 +103,26 @@ def _train(dataset, args, settings) -> dict:
               "history": _history(trained.history), "seconds": None}
     if args.fine_tune_blocks:
         model, result["fine_tune"] = _fine_tune(backbone, trained.head, data, args)
-    model.save(args.out)
+    _save_bundle(model, dataset, args, evaluation, result)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def _save_bundle(model, dataset, args, evaluation, result) -> None:
+    """Writes the page's download bundle: the model at ``--out``, its labels, TFLite, report, predict.py."""
+    from pathlib import Path
+
+    from core.export import bundle_files, run_report, write_bundle
+
+    report = run_report({"dataset": str(args.data), "task": args.task, "backbone": args.backbone,
+                         "classes": dataset.classes, "settings": {
+                             "epochs": args.epochs, "batch_size": args.batch_size,
+                             "learning_rate": args.learning_rate, "seed": args.seed, "views": args.views},
+                         "train_count": result["train_count"], "val_count": result["val_count"],
+                         "evaluation": evaluation, "history": result["history"],
+                         "fine_tune": result.get("fine_tune")}) if evaluation else dict(result)
+    out = Path(args.out)
+    write_bundle(out.parent, bundle_files(model, dataset.classes, report, model_file=out.name))
 
 
 def _history(history: dict) -> dict:
