@@ -20,7 +20,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.archives import ArchiveError
-from core.datasets import Dataset, DatasetError, limit_per_class, open_dataset
+from core.datasets import Dataset, DatasetError, limit_per_class, local_datasets, open_dataset
 from core.downloads import ChecksumError, NoNetworkError
 from core.embeddings import EmbeddingCache, embedder_for, extract_views
 from core.evaluation import evaluate_probs, top_losses
@@ -30,6 +30,7 @@ from core.transfer import DataSettings, PreparedData, export_model, prepare_data
 from core.transfer_model import build_head
 from ui.common import get_backbone
 from ui.folders import folder_ui
+from ui.settings import lab_settings
 
 ACTIVE_KEY, RUNS_KEY, MODEL_KEY = "tt_active", "tt_runs", "trained_model"
 SOURCE_LABELS = {
@@ -128,6 +129,8 @@ def folder_stamp(source: str) -> float:
 
 def load_dataset_ui(settings: DataSettings) -> Dataset | None:
     """Opens (downloading if needed) the dataset with a progress bar; errors become messages."""
+    if not _download_allowed(settings.source):
+        return None
     bar = st.empty()
     try:
         if settings.source in ("oxford-pets", "cats-vs-dogs"):
@@ -140,6 +143,15 @@ def load_dataset_ui(settings: DataSettings) -> Dataset | None:
         return None
     finally:
         bar.empty()
+
+
+def _download_allowed(source: str) -> bool:
+    """In classroom mode learners use datasets the teacher downloaded; they never start an 800 MB download."""
+    if source not in ("oxford-pets", "cats-vs-dogs") or not lab_settings().classroom or source in local_datasets():
+        return True
+    st.info(f"{SOURCE_LABELS[source].split(' (')[0]} is not on this server. Ask your teacher to run "
+            f"`python -m core download-dataset {source}` before class, or use a folder or a .zip.", icon="👉")
+    return False
 
 
 def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_name: str,
