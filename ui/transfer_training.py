@@ -9,7 +9,6 @@ nothing; ``finish_interrupted`` turns such a partial run into a result.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from core.transfer_model import build_head
 from ui.common import get_backbone
 from ui.folders import folder_ui
 from ui.settings import lab_settings
+from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, within_limits
 
 ACTIVE_KEY, RUNS_KEY, MODEL_KEY = "tt_active", "tt_runs", "trained_model"
 SOURCE_LABELS = {
@@ -74,21 +74,27 @@ def data_settings_ui() -> DataSettings | None:
 def _zip_location() -> str:
     """Extracts an uploaded zip once (safely, into a folder private to this session); returns that folder."""
     upload = st.file_uploader("A .zip of class folders", type=["zip"], key="tt_zip",
-                              help="Entries pointing outside the zip and archives that unpack too big are refused.")
-    if upload is None:
-        return ""
+                              help=limits_help("Entries pointing outside the zip and archives that unpack too big "
+                                               "are refused."))
     saved = st.session_state.get("tt_zip_dir")
+    if upload is None or not within_limits([upload], photos=False):
+        if saved:  # the zip was removed: its folder goes with it
+            forget_upload_dir(saved[2])
+            st.session_state.pop("tt_zip_dir", None)
+        return ""
     if saved and saved[0] == upload.file_id:
         return saved[1]
     from core.archives import dataset_root, extract_zip
 
-    folder = tempfile.mkdtemp(prefix="transfer-lab-upload-")
+    folder = new_upload_dir(previous=saved[2] if saved else None)  # a replaced zip's folder goes now
+    st.session_state.pop("tt_zip_dir", None)
     try:
         root = str(dataset_root(extract_zip(upload, folder)))
     except ArchiveError as exc:
+        forget_upload_dir(folder)
         st.error(f"{upload.name}: {exc}", icon="🚫")
         return ""
-    st.session_state["tt_zip_dir"] = (upload.file_id, root)
+    st.session_state["tt_zip_dir"] = (upload.file_id, root, str(folder))
     return root
 
 
