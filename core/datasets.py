@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from core.archives import dataset_root, extract_tar, extract_zip
-from core.downloads import NoNetworkError, cache_dir, download
+from core.downloads import NoNetworkError, cache_dir, download, exclusive, install_extracted, is_complete
 from core.images import IMAGE_SUFFIXES, PIL_FORMATS
 
 TASKS = ("species", "breeds", "folders")
@@ -307,13 +307,19 @@ def cats_vs_dogs_dir() -> Path:
 
 
 def _oxford_pets_ready(root: Path) -> bool:
-    """Oxford-IIIT Pet is extracted at ``root``."""
-    return (root / "annotations" / "trainval.txt").is_file() and (root / "images").is_dir()
+    """Oxford-IIIT Pet is extracted at ``root`` (by the app, which marks it complete, or by hand)."""
+    return (root / "annotations" / "trainval.txt").is_file() and (root / "images").is_dir() and (
+        is_complete(root) or not _extracting(root))
 
 
 def _cats_vs_dogs_ready(root: Path) -> bool:
-    """Cats vs Dogs is extracted at ``root``."""
-    return (root / "PetImages" / "Cat").is_dir()
+    """Cats vs Dogs is extracted at ``root`` (by the app, which marks it complete, or by hand)."""
+    return (root / "PetImages" / "Cat").is_dir() and (is_complete(root) or not _extracting(root))
+
+
+def _extracting(root: Path) -> bool:
+    """Another session is extracting into a staging sibling of ``root`` right now."""
+    return any(root.parent.glob(f".{root.name}-extract-*"))
 
 
 def local_datasets() -> tuple[str, ...]:
@@ -343,6 +349,16 @@ def fetch_oxford_pets(progress: Callable[[str, int, int | None], None] | None = 
     root = oxford_pets_dir()
     if _oxford_pets_ready(root):
         return root
+    with exclusive(root):  # one download at a time; the second session finds it ready
+        if not _oxford_pets_ready(root):
+            install_extracted(root, lambda staging: [extract_tar(archive, staging)
+                                                     for archive in _oxford_archives(root, progress)])
+    return root
+
+
+def _oxford_archives(root: Path, progress) -> list[Path]:
+    """Downloads (or finds) both Oxford-IIIT Pet archives."""
+    archives = []
     for file_name, md5 in OXFORD_ARCHIVES:
         report = (lambda done, total, f=file_name: progress(f, done, total)) if progress else None
         try:
@@ -352,8 +368,8 @@ def fetch_oxford_pets(progress: Callable[[str, int, int | None], None] | None = 
                 f"The Oxford-IIIT Pet dataset needs a network connection to download ({OXFORD_BASE}). "
                 f"Without one, copy images.tar.gz and annotations.tar.gz into {root / 'downloads'}, "
                 f"or their extracted images/ and annotations/ folders into {root}.") from None
-        extract_tar(archive, root)
-    return root
+        archives.append(archive)
+    return archives
 
 
 def fetch_cats_vs_dogs(progress: Callable[[str, int, int | None], None] | None = None) -> Path:
@@ -371,6 +387,14 @@ def fetch_cats_vs_dogs(progress: Callable[[str, int, int | None], None] | None =
     root = cats_vs_dogs_dir()
     if _cats_vs_dogs_ready(root):
         return root
+    with exclusive(root):  # one download at a time; the second session finds it ready
+        if not _cats_vs_dogs_ready(root):
+            install_extracted(root, lambda staging: extract_zip(_cats_vs_dogs_archive(root, progress), staging))
+    return root
+
+
+def _cats_vs_dogs_archive(root: Path, progress) -> Path:
+    """Downloads (or finds) the Cats vs Dogs zip."""
     file_name = CATS_VS_DOGS_URL.rsplit("/", 1)[1]
     report = (lambda done, total: progress(file_name, done, total)) if progress else None
     try:
@@ -379,8 +403,7 @@ def fetch_cats_vs_dogs(progress: Callable[[str, int, int | None], None] | None =
         raise NoNetworkError(
             f"Cats vs Dogs needs a network connection to download ({CATS_VS_DOGS_URL}). Without one, copy "
             f"{file_name} into {root / 'downloads'}, or its extracted PetImages/ folder into {root}.") from None
-    extract_zip(archive, root)
-    return root
+    return archive
 
 
 def open_dataset(source: str, task: str, progress=None, work_dir: str | Path | None = None) -> Dataset:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import os
+import shutil
 import socket
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -111,3 +114,57 @@ def _fetch(url, out, progress, timeout):
                     progress(done, total)
     except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
         raise NoNetworkError(f"download of {url} failed: {exc}") from exc
+
+
+COMPLETE_MARKER = ".complete"
+
+
+@contextlib.contextmanager
+def exclusive(folder: str | Path) -> Iterator[None]:
+    """Holds an exclusive lock for a download folder, so one process or session fetches it at a time.
+
+    The lock is a file next to the folder (``<name>.lock``): it survives the folder being replaced and
+    is released by the kernel if the holder dies, so a crashed download never blocks the next one.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with open(folder.parent / f"{folder.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_complete(folder: str | Path) -> bool:
+    """True once ``install_extracted`` finished for this folder (its completion marker exists)."""
+    return (Path(folder) / COMPLETE_MARKER).is_file()
+
+
+def install_extracted(folder: str | Path, extract: Callable[[Path], object]) -> Path:
+    """Extracts into a temporary sibling, then moves each finished top-level entry into ``folder``.
+
+    A half-extracted dataset is never visible under ``folder``: readers see either nothing or whole
+    folders, and the completion marker is written last. A failed extraction leaves no staging folder.
+
+    Args:
+        folder: the dataset folder (created).
+        extract: called with the staging folder; writes the extracted files there.
+
+    Returns:
+        ``folder`` as a Path.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}-extract-"))
+    try:
+        extract(staging)
+        for entry in staging.iterdir():
+            target = folder / entry.name
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)  # a stale copy in our own cache, never a learner's folder
+            os.replace(entry, target)
+        (folder / COMPLETE_MARKER).write_text("complete\n")
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder

@@ -48,3 +48,16 @@ def test_classroom_lists_only_the_shared_folders(classroom):
     at.run()
     _no_path_box(at)
     assert "secret-learner-folder" not in _page_text(at)
+
+
+def test_a_learner_cannot_start_a_dataset_download(classroom, monkeypatch):
+    from core import downloads
+
+    started = []
+    monkeypatch.setattr(downloads, "network_reachable", lambda *a, **k: started.append(a) or False)
+    at = open_page("app_pages/transfer_training.py")
+    at.radio(key="tt_source").set_value("oxford-pets").run()
+    at.button(key="tt_train").click().run(timeout=240)
+    assert not at.exception
+    assert started == []
+    assert any("python -m core download-dataset oxford-pets" in e.value for e in at.info)

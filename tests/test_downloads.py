@@ -4,9 +4,11 @@ import hashlib
 import http.server
 import socket
 import threading
+import time
 
 import pytest
 
+from core import downloads
 from core.downloads import ChecksumError, NoNetworkError, cache_dir, download
 
 PAYLOAD = b"transfer lab " * 1000
@@ -68,3 +70,42 @@ def test_no_network_is_a_clear_message(tmp_path):
 def test_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path / "c"))
     assert cache_dir("weights") == tmp_path / "c" / "weights" and (tmp_path / "c" / "weights").is_dir()
+
+
+def test_extraction_is_invisible_until_complete_and_failure_leaves_nothing(tmp_path):
+    folder = tmp_path / "dataset"
+    seen = []
+
+    def extract(staging):
+        (staging / "images").mkdir()
+        (staging / "images" / "a.jpg").write_bytes(b"x")
+        seen.append(sorted(p.name for p in folder.iterdir()))  # mid-extraction, as another session sees it
+    downloads.install_extracted(folder, extract)
+    assert seen == [[]]
+    assert downloads.is_complete(folder) and (folder / "images" / "a.jpg").is_file()
+
+    def broken(staging):
+        (staging / "annotations").mkdir()
+        raise OSError("disk full")
+    other = tmp_path / "other"
+    with pytest.raises(OSError):
+        downloads.install_extracted(other, broken)
+    assert not downloads.is_complete(other) and list(other.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset", "other"]
+
+
+def test_one_download_at_a_time(tmp_path):
+    folder, inside, overlaps = tmp_path / "dataset", [], []
+
+    def fetch():
+        with downloads.exclusive(folder):
+            inside.append(1)
+            overlaps.append(len(inside))
+            time.sleep(0.05)
+            inside.pop()
+    threads = [threading.Thread(target=fetch) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert overlaps == [1, 1, 1, 1]

@@ -19,6 +19,7 @@ from core.backbones import (
 )
 from core.downloads import ChecksumError, NoNetworkError
 from core.images import ImageInputError, load_image
+from ui.uploads import limits_help, within_limits
 
 BACKBONE_KEY = "backbone"
 SAMPLES = {
@@ -140,7 +141,7 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
         files = [shot] if shot is not None else []
     else:
         files = st.file_uploader("Upload photos" if multiple else "Upload a photo", accept_multiple_files=multiple,
-                                 key=f"{key}_upload", type=None)
+                                 key=f"{key}_upload", type=None, help=limits_help("JPEG, PNG, GIF, WebP, BMP or TIFF."))
         files = (files or []) if multiple else ([files] if files else [])
     return decode_uploads(files)
 
@@ -148,7 +149,7 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
 def decode_uploads(files) -> list[Photo]:
     """Decodes uploaded files, reporting each unreadable one and keeping the rest."""
     photos = []
-    for file in files:
+    for file in within_limits(files):
         try:
             photos.append(photo_from_bytes(file.getvalue(), file.name))
         except ImageInputError as exc:

@@ -16,6 +16,7 @@ from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, loa
 from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.folders import folder_ui
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
+from ui.uploads import limits_help
 
 CLASSES_KEY = "oc_classes"
 RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
@@ -193,7 +194,7 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
         st.rerun()
     left, right = st.columns(2)
     uploads = left.file_uploader(f"Photos of {cls['name'] or 'this class'}", accept_multiple_files=True,
-                                 key=f"{key}_upload", help="Several at once; remove one with its ✕.")
+                                 key=f"{key}_upload", help=limits_help("Several at once; remove one with its ✕."))
     with right:
         folder = folder_ui("…or add the photos of a folder", f"{key}_folder",
                            help="For example one breed's photos from a dataset you downloaded.")

@@ -9,7 +9,6 @@ nothing; ``finish_interrupted`` turns such a partial run into a result.
 
 from __future__ import annotations
 
-import tempfile
 import time
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.archives import ArchiveError
-from core.datasets import Dataset, DatasetError, limit_per_class, open_dataset
+from core.datasets import Dataset, DatasetError, limit_per_class, local_datasets, open_dataset
 from core.downloads import ChecksumError, NoNetworkError
 from core.embeddings import EmbeddingCache, embedder_for, extract_views
 from core.evaluation import evaluate_probs, top_losses
@@ -30,6 +29,8 @@ from core.transfer import DataSettings, PreparedData, export_model, prepare_data
 from core.transfer_model import build_head
 from ui.common import get_backbone
 from ui.folders import folder_ui
+from ui.settings import lab_settings
+from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, within_limits
 
 ACTIVE_KEY, RUNS_KEY, MODEL_KEY = "tt_active", "tt_runs", "trained_model"
 SOURCE_LABELS = {
@@ -73,21 +74,27 @@ def data_settings_ui() -> DataSettings | None:
 def _zip_location() -> str:
     """Extracts an uploaded zip once (safely, into a folder private to this session); returns that folder."""
     upload = st.file_uploader("A .zip of class folders", type=["zip"], key="tt_zip",
-                              help="Entries pointing outside the zip and archives that unpack too big are refused.")
-    if upload is None:
-        return ""
+                              help=limits_help("Entries pointing outside the zip and archives that unpack too big "
+                                               "are refused."))
     saved = st.session_state.get("tt_zip_dir")
+    if upload is None or not within_limits([upload], photos=False):
+        if saved:  # the zip was removed: its folder goes with it
+            forget_upload_dir(saved[2])
+            st.session_state.pop("tt_zip_dir", None)
+        return ""
     if saved and saved[0] == upload.file_id:
         return saved[1]
     from core.archives import dataset_root, extract_zip
 
-    folder = tempfile.mkdtemp(prefix="transfer-lab-upload-")
+    folder = new_upload_dir(previous=saved[2] if saved else None)  # a replaced zip's folder goes now
+    st.session_state.pop("tt_zip_dir", None)
     try:
         root = str(dataset_root(extract_zip(upload, folder)))
     except ArchiveError as exc:
+        forget_upload_dir(folder)
         st.error(f"{upload.name}: {exc}", icon="🚫")
         return ""
-    st.session_state["tt_zip_dir"] = (upload.file_id, root)
+    st.session_state["tt_zip_dir"] = (upload.file_id, root, str(folder))
     return root
 
 
@@ -128,6 +135,8 @@ def folder_stamp(source: str) -> float:
 
 def load_dataset_ui(settings: DataSettings) -> Dataset | None:
     """Opens (downloading if needed) the dataset with a progress bar; errors become messages."""
+    if not _download_allowed(settings.source):
+        return None
     bar = st.empty()
     try:
         if settings.source in ("oxford-pets", "cats-vs-dogs"):
@@ -140,6 +149,15 @@ def load_dataset_ui(settings: DataSettings) -> Dataset | None:
         return None
     finally:
         bar.empty()
+
+
+def _download_allowed(source: str) -> bool:
+    """In classroom mode learners use datasets the teacher downloaded; they never start an 800 MB download."""
+    if source not in ("oxford-pets", "cats-vs-dogs") or not lab_settings().classroom or source in local_datasets():
+        return True
+    st.info(f"{SOURCE_LABELS[source].split(' (')[0]} is not on this server. Ask your teacher to run "
+            f"`python -m core download-dataset {source}` before class, or use a folder or a .zip.", icon="👉")
+    return False
 
 
 def run_training(settings: DataSettings, head_settings: HeadSettings, backbone_name: str,

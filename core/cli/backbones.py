@@ -1,4 +1,4 @@
-"""``backbones`` and ``download-weights`` subcommands."""
+"""``backbones``, ``download-weights`` and ``download-dataset`` subcommands."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser("download-weights", help="download Keras Applications weights (network)")
     parser.add_argument("name", help="mobilenet_v2, resnet50 or vgg16")
     parser.set_defaults(func=run_download)
+    parser = subparsers.add_parser("download-dataset", help="download and extract a dataset (network; before class)")
+    parser.add_argument("name", choices=["oxford-pets", "cats-vs-dogs"])
+    parser.set_defaults(func=run_download_dataset)
 
 
 def run_backbones(args) -> int:
@@ -44,6 +47,21 @@ def run_download(args) -> int:
     try:
         print(download_keras_weights(args.name, report))
     except (ValueError, NoNetworkError, ChecksumError) as exc:
+        progress(f"error: {exc}")
+        return 2
+    return 0
+
+
+def run_download_dataset(args) -> int:
+    """Downloads and extracts Oxford-IIIT Pet or Cats vs Dogs, so learners in classroom mode can use it."""
+    from core.archives import ArchiveError
+    from core.datasets import fetch_cats_vs_dogs, fetch_oxford_pets
+    from core.downloads import ChecksumError, NoNetworkError
+
+    fetch = fetch_oxford_pets if args.name == "oxford-pets" else fetch_cats_vs_dogs
+    try:
+        print(fetch(lambda name, done, total: progress(f"{name}: {done / 1e6:.1f} MB")))
+    except (NoNetworkError, ChecksumError, ArchiveError, OSError) as exc:
         progress(f"error: {exc}")
         return 2
     return 0
