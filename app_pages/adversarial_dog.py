@@ -32,7 +32,7 @@ from ui.adversarial import (
     trained_attacker,
     trained_classifier,
 )
-from ui.common import get_backbone, photo_input_ui, selected_backbone, top_k_chart
+from ui.common import DOG_SAMPLE, get_backbone, photo_input_ui, selected_backbone, top_k_chart
 
 SIAMESE = 284
 ANY_CAT = "Any cat (281-285)"
@@ -68,10 +68,7 @@ def choose_photo():
         chosen = st.selectbox(f"Photo ({len(files)} in the folder)", files, format_func=lambda p: p.name,
                               key="adv_folder_file")
         return read_photo(chosen)
-    st.caption("There is no dog among the offline sample photos (scikit-image ships cats, a coffee cup, a rocket, "
-               "an astronaut), so upload a photo of your dog, take one with the camera, or give a folder of "
-               "photos. The samples still work: turn Chelsea the cat into something else.")
-    photos = photo_input_ui("adv", multiple=False)
+    photos = photo_input_ui("adv", multiple=False, default_sample=DOG_SAMPLE)
     return photos[0] if photos else None
 
 

@@ -11,7 +11,6 @@ from ui.transfer_extras import export_ui, fine_tune_ui, load_model_ui, try_it_ui
 from ui.transfer_training import (
     RUNS_KEY,
     data_settings_ui,
-    example_folder,
     finish_interrupted,
     head_settings_ui,
     run_training,
@@ -39,9 +38,6 @@ if mode == "Your own classes":
     data_settings = DataSettings("own", task="folders", seed=int(st.session_state.get("tt_seed", 0))) \
         if own_dataset else None
 else:
-    hint = example_folder()
-    if hint:
-        st.caption(f"Try the folder `{hint}` with the task **breeds** (37 Oxford-IIIT Pet breeds) or **species**.")
     data_settings = data_settings_ui()
 head_settings = head_settings_ui()
 finish_interrupted()

@@ -14,16 +14,17 @@ import streamlit as st
 from core.datasets import Dataset, Sample, local_datasets
 from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from ui.common import Photo, decode_uploads, photo_from_bytes
-from ui.transfer_training import DATA_ERRORS, example_folder, folder_stamp, open_dataset_cached
+from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
 
 CLASSES_KEY = "oc_classes"
 RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
 MIN_PER_CLASS = 4
 UNBALANCED_RATIO = 3.0
 PICK_LIMIT = 100
-PICK_SOURCES = {"folder": "A folder", "oxford-pets": "Oxford-IIIT Pet", "cats-vs-dogs": "Microsoft Cats vs Dogs"}
-PICK_TASKS = {"folder": ["breeds", "species", "folders"], "oxford-pets": ["breeds", "species"],
-              "cats-vs-dogs": ["species"]}
+PICK_SOURCES = {"bundled": "Bundled pets", "folder": "A folder",
+                "oxford-pets": "Oxford-IIIT Pet", "cats-vs-dogs": "Microsoft Cats vs Dogs"}
+PICK_TASKS = {"bundled": ["breeds", "species"], "folder": ["breeds", "species", "folders"],
+              "oxford-pets": ["breeds", "species"], "cats-vs-dogs": ["species"]}
 
 
 def _classes() -> list[dict]:
@@ -109,7 +110,8 @@ def _add_picked(cls: dict, samples: list[Sample], breed: str) -> None:
 def _pick_dataset_ui() -> Dataset | None:
     """Where to pick from: a folder, or a dataset already downloaded; None (with a hint) until it opens."""
     local = local_datasets()
-    source = st.radio("From", ["folder", *local], format_func=PICK_SOURCES.get, horizontal=True, key="oc_pick_source")
+    source = st.radio("From", [*local[:1], "folder", *local[1:]], format_func=PICK_SOURCES.get, horizontal=True,
+                      key="oc_pick_source")
     missing = [PICK_SOURCES[name] for name in ("oxford-pets", "cats-vs-dogs") if name not in local]
     if missing:
         st.caption(f"{' and '.join(missing)}: not downloaded yet. Download from **A dataset** first to pick from "
@@ -119,8 +121,6 @@ def _pick_dataset_ui() -> Dataset | None:
     if source == "folder":
         location = left.text_input("Folder", key="oc_pick_folder", placeholder="/path/to/photos",
                                    help="One sub-folder per class, or Oxford-named photos (<breed>_<n>.jpg).")
-        if example_folder():
-            left.caption(f"For example `{example_folder()}` with the labels **breeds**.")
     task = right.selectbox("Labels", PICK_TASKS[source], key=f"oc_pick_task_{source}")
     if not location:
         return None

@@ -32,6 +32,7 @@ from ui.common import get_backbone
 
 ACTIVE_KEY, RUNS_KEY, MODEL_KEY = "tt_active", "tt_runs", "trained_model"
 SOURCE_LABELS = {
+    "bundled": "Bundled pets (offline: 4 cat and 4 dog breeds, 48 photos)",
     "folder": "A folder of photos",
     "zip": "Upload a .zip",
     "oxford-pets": "Oxford-IIIT Pet (download, about 800 MB)",
@@ -52,8 +53,9 @@ def data_settings_ui() -> DataSettings | None:
                                  help="A folder with one sub-folder per class, or Oxford-named photos.")
     elif source == "zip":
         location = _zip_location()
-    tasks = {"folder": ["folders", "breeds", "species"], "zip": ["folders", "breeds", "species"],
-             "oxford-pets": ["breeds", "species"], "cats-vs-dogs": ["species"]}[source]
+    tasks = {"bundled": ["species", "breeds"], "folder": ["folders", "breeds", "species"],
+             "zip": ["folders", "breeds", "species"], "oxford-pets": ["breeds", "species"],
+             "cats-vs-dogs": ["species"]}[source]
     left, middle, right, last = st.columns(4)
     task = left.selectbox("Task (labels)", tasks, key=f"tt_task_{source}", help=TASK_HELP)
     per_class = middle.number_input("Photos per class (0 = all)", 0, 10_000, 0, step=10, key="tt_per_class",
@@ -377,9 +379,3 @@ def runs_table() -> None:
         "accuracy": r["evaluation"].accuracy, "time (s)": round(r["seconds"], 1), "note": r["stopped_by"]}
         for r in runs]), hide_index=True, width="stretch",
         column_config={"accuracy": st.column_config.NumberColumn(format="percent")})
-
-
-def example_folder() -> str:
-    """``../shared/data/pets-mini`` when this checkout sits beside the shared photos (a hint only)."""
-    path = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "pets-mini"
-    return str(path) if path.is_dir() else ""
