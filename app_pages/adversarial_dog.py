@@ -33,6 +33,7 @@ from ui.adversarial import (
     trained_classifier,
 )
 from ui.common import DOG_SAMPLE, get_backbone, photo_input_ui, selected_backbone, top_k_chart
+from ui.lab_path import next_step_ui
 
 SIAMESE = 284
 ANY_CAT = "Any cat (281-285)"
@@ -308,3 +309,4 @@ else:
         result_sections(result, attacker, backbone_name, kind, trained)
 st.header("6. Epsilon sweep")
 sweep_section(attacker, backbone_name, config, target_name)
+next_step_ui("adversarial_dog")
