@@ -90,10 +90,12 @@ def _target_ui(classes: list[dict], have: list[int]) -> dict:
     """Which of the learner's classes gets the photos: at first the first one still short of photos."""
     names = {c["id"]: c["name"] or "(unnamed)" for c in classes}
     short = [k for k, count in enumerate(have) if count < MIN_PER_CLASS]
-    # Keyed by the names, so a renamed class is a new list that starts at the next class needing photos
-    # (a kept key would silently show another class than the one selected).
-    target = st.selectbox("Add them to", list(names), index=short[0] if short else len(names) - 1,
-                          format_func=names.get, key=f"oc_pick_target_{'|'.join(names.values())}")
+    # Keyed by the names and the first class short of photos, so a renamed class, or a class that got its
+    # photos (uploaded, or picked here), starts a new list at the next class needing photos (a kept key
+    # would silently show another class than the one selected, or one already full).
+    first_short = short[0] if short else len(names) - 1
+    target = st.selectbox("Add them to", list(names), index=first_short, format_func=names.get,
+                          key=f"oc_pick_target_{'|'.join(names.values())}_{first_short}")
     return next(c for c in classes if c["id"] == target)
 
 
