@@ -105,6 +105,9 @@ def test_browser_upload_a_dog_and_watch_the_prediction_flip(app_url, page, share
     expect(page.get_by_text("sees Leonberg")).to_be_visible(timeout=90_000)  # it opens on the bundled dog
     wait_until_idle(page)
     page.get_by_text("Upload", exact=True).first.click()
+    # the sweep below has an uploader of its own: wait for this one to be drawn above it
+    expect(page.get_by_text("Right now")).to_have_count(0, timeout=60_000)
+    wait_until_idle(page)
     page.locator('input[type="file"]').first.set_input_files(str(shared_data / "singles/dog_closeup_leonberger.jpg"))
     expect(page.get_by_text("Leonberg", exact=False).first).to_be_visible(timeout=90_000)
     expect(page.get_by_text("sees Leonberg")).to_be_visible(timeout=90_000)
