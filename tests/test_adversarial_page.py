@@ -116,7 +116,7 @@ def test_browser_upload_a_dog_and_watch_the_prediction_flip(app_url, page, share
     expect(page.get_by_text("The attack worked")).to_be_visible(timeout=120_000)
     expect(page.get_by_text("Largest change of any pixel: 2 levels of 255")).to_be_visible()
     expect(page.get_by_text("Adversarial (the PNG below)")).to_be_visible()
-    expect(page.locator(".js-plotly-plot").get_by_text("Siamese cat").first).to_be_visible()
+    expect(page.locator(".js-plotly-plot").get_by_text("Siamese cat").first).to_be_visible(timeout=30_000)
     wait_until_idle(page)
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the adversarial PNG").click()
