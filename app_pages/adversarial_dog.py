@@ -32,8 +32,9 @@ from ui.adversarial import (
     trained_attacker,
     trained_classifier,
 )
-from ui.common import get_backbone, photo_input_ui, selected_backbone, top_k_chart
+from ui.common import DOG_SAMPLE, get_backbone, photo_input_ui, selected_backbone, top_k_chart
 from ui.folders import folder_ui
+from ui.lab_path import next_step_ui
 
 SIAMESE = 284
 ANY_CAT = "Any cat (281-285)"
@@ -68,10 +69,7 @@ def choose_photo():
         chosen = st.selectbox(f"Photo ({len(files)} in the folder)", files, format_func=lambda p: p.name,
                               key="adv_folder_file")
         return read_photo(chosen)
-    st.caption("There is no dog among the offline sample photos (scikit-image ships cats, a coffee cup, a rocket, "
-               "an astronaut), so upload a photo of your dog, take one with the camera, or give a folder of "
-               "photos. The samples still work: turn Chelsea the cat into something else.")
-    photos = photo_input_ui("adv", multiple=False)
+    photos = photo_input_ui("adv", multiple=False, default_sample=DOG_SAMPLE)
     return photos[0] if photos else None
 
 
@@ -310,3 +308,4 @@ else:
         result_sections(result, attacker, backbone_name, kind, trained)
 st.header("6. Epsilon sweep")
 sweep_section(attacker, backbone_name, config, target_name)
+next_step_ui("adversarial_dog")

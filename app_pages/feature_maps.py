@@ -10,6 +10,7 @@ from core.imagenet import class_name, class_names
 from core.images import center_crop_resize
 from ui.common import get_backbone, photo_input_ui, selected_backbone
 from ui.feature_maps import photo_features, photo_gradcam, shape_chart
+from ui.lab_path import next_step_ui
 
 TILE_PX = 112
 LARGE_PX = 336
@@ -132,3 +133,4 @@ gradcam_ui(backbone, features, pixels, photo.digest)
 st.header("Two photos side by side")
 if st.toggle("Compare with a second photo", key="fm_compare_on"):
     compare_ui(backbone, pixels, features, settings, channels)
+next_step_ui("feature_maps")

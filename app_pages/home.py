@@ -4,6 +4,7 @@ import streamlit as st
 
 from core.classify import classify_images
 from ui.common import get_backbone, photo_input_ui, selected_backbone, top_k_chart
+from ui.lab_path import lab_path_ui, next_step_ui
 
 st.title("🐾 Transfer Lab")
 st.markdown(
@@ -12,17 +13,11 @@ A hands-on lab about **transfer learning on images**. A network pretrained on
 ImageNet already knows a lot about edges, textures, fur and faces; you will see
 what it sees, reuse it to learn your own classes in seconds, and then probe what
 it has learned by asking it to dream up an "ideal cat" and by fooling it.
-
-**The path through the lab**
-1. **Feature maps**: what each stage of the network extracts from your photo.
-2. **Transfer training**: train a small classifier on top of the frozen network.
-3. **Ideal cat**: the image the network finds most "cat".
-4. **Adversarial dog**: an invisible change that turns a dog into a cat.
-
 Everything runs on your computer, without a GPU or an internet connection.
 Pick the network in the sidebar; EfficientNet-Lite0 is the quickest.
 """
 )
+lab_path_ui()
 
 st.header("Try the network")
 st.caption("Upload one or more photos, take one with your camera, or pick a sample. "
@@ -39,3 +34,4 @@ if photos:
                            width="stretch", key=f"chart_{photo.digest}_{selected_backbone()}")
 else:
     st.info("Add a photo to see what the network thinks it shows.")
+next_step_ui("home")

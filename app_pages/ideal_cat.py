@@ -17,6 +17,7 @@ from core.ideal import IdealConfig, Visualiser, judge_model, mode_config, second
 from core.imagenet import CAT_CLASSES, class_name, search_classes
 from core.images import to_png_bytes
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
+from ui.lab_path import next_step_ui
 
 PRESETS = {"Siamese cat": (284,), "tabby cat": (281,), "all cats": CAT_CLASSES, "zebra": (340,)}
 SEARCH = "Search ImageNet…"
@@ -294,3 +295,4 @@ if shown:
 else:
     st.info("Pick a target and press **Generate**. A 256-step run takes about 15 seconds on a laptop.")
 gallery_ui()
+next_step_ui("ideal_cat")

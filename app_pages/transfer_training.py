@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.transfer import DataSettings
 from ui.common import selected_backbone
+from ui.lab_path import next_step_ui
 from ui.own_classes import own_classes_ui
 from ui.transfer_extras import export_ui, fine_tune_ui, load_model_ui, try_it_ui
 from ui.transfer_training import (
@@ -61,3 +62,4 @@ try_it_ui()
 fine_tune_ui(latest)
 export_ui(latest)
 load_model_ui()
+next_step_ui("transfer_training")

@@ -29,6 +29,16 @@ OXFORD_ARCHIVES = (("images.tar.gz", "5c4f3ee8e5d25df40f4fd59a7f44e54c"),
 CATS_VS_DOGS_URL = ("https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
                     "kagglecatsanddogs_5340.zip")
 CATS_VS_DOGS_SHA256 = "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9"
+ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+BUNDLED = "bundled"
+# Label shown to the learner -> file in assets/samples (licences in assets/ATTRIBUTION.md).
+BUNDLED_SAMPLES = {
+    "Chelsea the cat (scikit-image, CC0)": "cat_closeup_tabby.jpg",
+    "Bengal cat (Oxford-IIIT Pet, CC BY-SA)": "cat_bengal_fullbody.jpg",
+    "Leonberger dog (Oxford-IIIT Pet, CC BY-SA)": "dog_closeup_leonberger.jpg",
+    "Samoyed dog (Oxford-IIIT Pet, CC BY-SA)": "dog_samoyed_fullbody.jpg",
+    "Coffee cup (scikit-image, CC0)": "nonpet_coffee_cup.jpg",
+}
 _OXFORD_NAME = re.compile(r"^(?P<breed>[A-Za-z][A-Za-z_]*?)_(?P<number>\d+)\.[A-Za-z]+$")
 
 
@@ -322,13 +332,35 @@ def _extracting(root: Path) -> bool:
     return any(root.parent.glob(f".{root.name}-extract-*"))
 
 
-def local_datasets() -> tuple[str, ...]:
-    """The downloadable datasets already on this machine (``oxford-pets``, ``cats-vs-dogs``); nothing is fetched.
+def bundled_pets(task: str = "species") -> Dataset:
+    """The photos shipped in ``assets/pets``: 4 cat and 4 dog breeds, 6 photos each, always offline.
+
+    Args:
+        task: ``"species"`` (cat, dog) or ``"breeds"`` (8 breeds).
 
     Returns:
-        Their names, in that order, for those whose files are in place.
+        The dataset, named "Bundled pets".
     """
-    ready = (("oxford-pets", _oxford_pets_ready(oxford_pets_dir())),
+    if task not in ("species", "breeds"):
+        raise DatasetError(f"the bundled pets are labelled by 'species' or 'breeds', not {task!r}")
+    return load_oxford_named(ASSETS_DIR / "pets", task, name="Bundled pets")
+
+
+def bundled_samples() -> dict[str, Path]:
+    """The single sample photos (cats, dogs, a coffee cup) by the label pages show, in that order."""
+    return {label: ASSETS_DIR / "samples" / file for label, file in BUNDLED_SAMPLES.items()}
+
+
+def local_datasets() -> tuple[str, ...]:
+    """The datasets on this machine: the bundled pets, then the downloaded ones whose files are in place.
+
+    Nothing is fetched.
+
+    Returns:
+        ``bundled`` first, then ``oxford-pets`` and ``cats-vs-dogs`` where ready, in that order.
+    """
+    ready = ((BUNDLED, (ASSETS_DIR / "pets").is_dir()),
+             ("oxford-pets", _oxford_pets_ready(oxford_pets_dir())),
              ("cats-vs-dogs", _cats_vs_dogs_ready(cats_vs_dogs_dir())))
     return tuple(name for name, is_ready in ready if is_ready)
 
@@ -407,7 +439,7 @@ def _cats_vs_dogs_archive(root: Path, progress) -> Path:
 
 
 def open_dataset(source: str, task: str, progress=None, work_dir: str | Path | None = None) -> Dataset:
-    """Opens a dataset by name (``oxford-pets``, ``cats-vs-dogs``), folder or ``.zip`` path.
+    """Opens a dataset by name (``bundled``, ``oxford-pets``, ``cats-vs-dogs``), folder or ``.zip`` path.
 
     Args:
         source: a dataset name or a path.
@@ -420,6 +452,8 @@ def open_dataset(source: str, task: str, progress=None, work_dir: str | Path | N
     """
     if task not in TASKS:
         raise DatasetError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+    if source == BUNDLED:
+        return bundled_pets("breeds" if task == "breeds" else "species")
     if source == "oxford-pets":
         return load_oxford_pets(fetch_oxford_pets(progress), "species" if task == "species" else "breeds")
     if source == "cats-vs-dogs":

@@ -16,7 +16,7 @@ from core.images import center_crop_resize
 from core.splits import Split, near_duplicate_groups, official_split, stratified_split
 from core.transfer_model import assemble
 
-SOURCES = ("folder", "zip", "oxford-pets", "cats-vs-dogs", "own")
+SOURCES = ("bundled", "folder", "zip", "oxford-pets", "cats-vs-dogs", "own")
 
 
 @dataclass(frozen=True)
@@ -44,8 +44,8 @@ class DataSettings:
             raise ValueError("give the folder that holds the photos")
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
-        if self.source == "oxford-pets" and self.task == "folders":
-            raise ValueError("Oxford-IIIT Pet is labelled by 'breeds' or 'species'")
+        if self.source in ("oxford-pets", "bundled") and self.task == "folders":
+            raise ValueError("Oxford-IIIT Pet photos are labelled by 'breeds' or 'species'")
         if self.source == "cats-vs-dogs" and self.task != "species":
             raise ValueError("Cats vs Dogs only has the 'species' task")
         if self.per_class < 0:

@@ -101,11 +101,11 @@ def test_oxford_folder_put_by_hand_needs_no_network(shared_data, tmp_path, monke
     monkeypatch.setattr("core.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
     images, annotations = _oxford_archives(shared_data, tmp_path)
     root = datasets.oxford_pets_dir()
-    assert datasets.local_datasets() == ()
+    assert datasets.local_datasets() == ("bundled",)
     extract_tar(images, root)
-    assert datasets.local_datasets() == ()  # images without annotations are not a usable dataset yet
+    assert datasets.local_datasets() == ("bundled",)  # images without annotations are not a usable dataset yet
     extract_tar(annotations, root)
-    assert datasets.local_datasets() == ("oxford-pets",)
+    assert datasets.local_datasets() == ("bundled", "oxford-pets")
     assert datasets.open_dataset("oxford-pets", "species").classes == ("cat", "dog")
 
 
@@ -270,3 +270,28 @@ def test_reading_a_folder_leaves_macosx_litter_in_place(shared_data, tmp_path):
     assert tuple(dataset.classes) == ("cat", "dog")
     assert litter.read_bytes() == b"resource fork"
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_bundled_pets_are_cats_and_dogs_by_species_or_by_breed(monkeypatch):
+    monkeypatch.setattr("core.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
+    species = datasets.open_dataset("bundled", "species")
+    assert species.name == "Bundled pets" and species.counts() == {"cat": 24, "dog": 24}
+    assert not species.skipped
+    breeds = datasets.open_dataset("bundled", "breeds")
+    assert len(breeds.classes) == 8 and set(breeds.counts().values()) == {6}
+    assert sum(name[0].isupper() for name in breeds.classes) == 4  # Oxford names: cat breeds are capitalised
+    with pytest.raises(datasets.DatasetError, match="species"):
+        datasets.bundled_pets("folders")
+
+
+def test_bundled_samples_include_cats_and_dogs_and_stay_small():
+    from core.images import load_image_file
+
+    samples = datasets.bundled_samples()
+    assert any(label.startswith(("Leonberger dog", "Samoyed dog")) for label in samples)
+    assert any("cat" in label for label in samples)
+    for path in samples.values():
+        assert load_image_file(path).shape[2] == 3
+    photos = [p for p in datasets.ASSETS_DIR.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in photos) <= 12 * 2**20
+    assert "CC BY-SA 4.0" in (datasets.ASSETS_DIR / "ATTRIBUTION.md").read_text()

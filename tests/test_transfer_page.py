@@ -16,8 +16,15 @@ def _page() -> AppTest:
     return open_page(PAGE)
 
 
-def test_page_opens_and_asks_for_photos():
+def _folder_page() -> AppTest:
+    """The page with "A folder of photos" chosen (the bundled pets are the default)."""
     at = _page()
+    at.radio(key="tt_source").set_value("folder").run()
+    return at
+
+
+def test_a_folder_source_asks_for_the_folder():
+    at = _folder_page()
     assert not at.exception
     assert at.title[0].value.endswith("Transfer training")
     assert at.button(key="tt_train").disabled
@@ -31,8 +38,25 @@ def test_page_opens_and_asks_for_photos():
 
 
 @pytest.mark.real_backbone
-def test_page_trains_on_pets_mini_and_shares_the_model(shared_data):
+@pytest.mark.real_backbone
+def test_page_trains_on_the_bundled_pets_with_nothing_typed():
     at = _page()
+    assert at.radio(key="tt_source").value == "bundled"
+    assert not any("shared" in c.value for c in at.caption)  # no hint naming a developer's test-data folder
+    assert not at.button(key="tt_train").disabled
+    at.button(key="tt_train").click().run()
+    assert not at.exception
+    assert at.session_state["trained_model"]["classes"] == ["cat", "dog"]
+    at.selectbox(key="tt_task_bundled").select("breeds").run()
+    at.button(key="tt_train").click().run()
+    assert not at.exception
+    assert len(at.session_state["trained_model"]["classes"]) == 8
+    assert [run["dataset"] for run in at.session_state["tt_runs"]] == ["Bundled pets"] * 2
+
+
+@pytest.mark.real_backbone
+def test_page_trains_on_pets_mini_and_shares_the_model(shared_data):
+    at = _folder_page()
     at.text_input(key="tt_folder").input(str(shared_data / "pets-mini")).run()
     at.selectbox(key="tt_task_folder").select("species").run()
     at.number_input(key="tt_per_class").set_value(10).run()
@@ -97,6 +121,7 @@ def test_browser_trains_on_a_folder_and_shows_curves_and_confusion(app_url, page
     expect(page.get_by_text("Try the network")).to_be_visible(timeout=60_000)  # the app shell has run
     page.get_by_role("link", name="Transfer training").click()
     expect(page.get_by_role("heading", name="Transfer training")).to_be_visible(timeout=60_000)
+    page.get_by_text("A folder of photos", exact=True).click()
     field = page.get_by_role("textbox", name="Folder")
     field.fill(str(folder))
     field.press("Enter")
@@ -216,17 +241,15 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     bengal_files.set_input_files([str(p) for p in bengals[:6]])
     expect(page.get_by_text("bengal needs at least")).to_have_count(0, timeout=60_000)
     wait_until_idle(page)
-    # The other class is filled from a dataset: the first Abyssinian photos of pets-mini, picked by breed.
+    # The other class is filled from the bundled pets (the picker's default source): its Abyssinians.
     # (Choosing another breed means typing into Streamlit's long, partly drawn list; AppTest covers that.)
     page.get_by_text("Pick photos from a dataset").click()
-    page.get_by_role("textbox", name="Folder", exact=True).fill(str(shared_data / "pets-mini"))
-    page.get_by_role("textbox", name="Folder", exact=True).press("Enter")
-    expect(page.get_by_role("combobox", name="Class in the dataset")).to_have_value("Abyssinian (25 photos)",
+    expect(page.get_by_role("combobox", name="Class in the dataset")).to_have_value("Abyssinian (6 photos)",
                                                                                    timeout=60_000)
     expect(page.get_by_role("combobox", name="Add them to")).to_have_value("abyssinian")  # the class still short
     wait_until_idle(page)  # the previews are still being drawn: a click now can land on a button being replaced
-    page.get_by_role("button", name="Add 8 photos to abyssinian").click()
-    expect(page.get_by_text("Added 8 photos of Abyssinian to abyssinian.")).to_be_visible(timeout=60_000)
+    page.get_by_role("button", name="Add 6 photos to abyssinian").click()
+    expect(page.get_by_text("Added 6 photos of Abyssinian to abyssinian.")).to_be_visible(timeout=60_000)
     train = page.get_by_role("button", name="Train")
     expect(train).to_be_enabled(timeout=60_000)
     wait_until_idle(page)
@@ -272,7 +295,7 @@ def test_a_folder_of_unreadable_files_gets_a_message(shared_data, tmp_path):
     for name in ("cats", "dogs"):
         (tmp_path / name).mkdir()
         shutil.copy(shared_data / "odd" / "truncated.jpg", tmp_path / name / "broken.jpg")
-    at = _page()
+    at = _folder_page()
     at.text_input(key="tt_folder").input(str(tmp_path)).run()
     at.button(key="tt_train").click().run()
     assert not at.exception
@@ -284,8 +307,9 @@ def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_pat
     monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path / "cache"))  # no dataset downloaded here
     at = _page()
     at.segmented_control(key="tt_mode").set_value("Your own classes").run()
-    assert at.radio(key="oc_pick_source").options == ["A folder"]
+    assert at.radio(key="oc_pick_source").options == ["Bundled pets", "A folder"]
     assert any("not downloaded yet" in c.value for c in at.caption)
+    at.radio(key="oc_pick_source").set_value("folder").run()
     at.text_input(key="oc_pick_folder").input(str(shared_data / "pets-mini")).run()
     assert at.selectbox(key="oc_pick_task_folder").value == "breeds"
     classes = at.selectbox(key="oc_pick_class").options

@@ -17,17 +17,14 @@ from core.backbones import (
     list_backbones,
     load_backbone,
 )
+from core.datasets import bundled_samples
 from core.downloads import ChecksumError, NoNetworkError
-from core.images import ImageInputError, load_image
+from core.images import ImageInputError, load_image, load_image_file
 from ui.uploads import limits_help, within_limits
 
 BACKBONE_KEY = "backbone"
-SAMPLES = {
-    "Chelsea the cat (scikit-image, CC0)": "chelsea",
-    "Coffee cup (scikit-image, CC0)": "coffee",
-    "Rocket on its launch pad (scikit-image, public domain)": "rocket",
-    "Astronaut (scikit-image, public domain)": "astronaut",
-}
+SAMPLES = bundled_samples()
+DOG_SAMPLE = "Leonberger dog (Oxford-IIIT Pet, CC BY-SA)"
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,16 +102,14 @@ def photo_from_bytes(data: bytes, name: str) -> Photo:
 
 
 @st.cache_data(show_spinner=False)
-def sample_image(key: str) -> np.ndarray:
-    """One bundled scikit-image sample photo."""
-    import skimage.data
-
-    return np.asarray(getattr(skimage.data, key)(), dtype=np.uint8)[..., :3]
+def sample_image(label: str) -> np.ndarray:
+    """One bundled sample photo (assets/samples), decoded once per process."""
+    return load_image_file(SAMPLES[label])
 
 
 def sample_photo(label: str) -> Photo:
     """A sample photo as a Photo."""
-    image = sample_image(SAMPLES[label])
+    image = sample_image(label)
     return Photo(label.split(" (")[0], image, hashlib.sha1(image.tobytes()).hexdigest())
 
 

@@ -7,14 +7,10 @@ module global: one server serves learners reading different languages at once.
 from __future__ import annotations
 
 import functools
+import tomllib
 from pathlib import Path
 
 import streamlit as st
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
 
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = {"zh": "中文", "en": "English"}

@@ -23,9 +23,10 @@ RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
 MIN_PER_CLASS = 4
 UNBALANCED_RATIO = 3.0
 PICK_LIMIT = 100
-PICK_SOURCES = {"folder": "A folder", "oxford-pets": "Oxford-IIIT Pet", "cats-vs-dogs": "Microsoft Cats vs Dogs"}
-PICK_TASKS = {"folder": ["breeds", "species", "folders"], "oxford-pets": ["breeds", "species"],
-              "cats-vs-dogs": ["species"]}
+PICK_SOURCES = {"bundled": "Bundled pets", "folder": "A folder",
+                "oxford-pets": "Oxford-IIIT Pet", "cats-vs-dogs": "Microsoft Cats vs Dogs"}
+PICK_TASKS = {"bundled": ["breeds", "species"], "folder": ["breeds", "species", "folders"],
+              "oxford-pets": ["breeds", "species"], "cats-vs-dogs": ["species"]}
 
 
 def _classes() -> list[dict]:
@@ -91,10 +92,12 @@ def _target_ui(classes: list[dict], have: list[int]) -> dict:
     """Which of the learner's classes gets the photos: at first the first one still short of photos."""
     names = {c["id"]: c["name"] or "(unnamed)" for c in classes}
     short = [k for k, count in enumerate(have) if count < MIN_PER_CLASS]
-    # Keyed by the names, so a renamed class is a new list that starts at the next class needing photos
-    # (a kept key would silently show another class than the one selected).
-    target = st.selectbox("Add them to", list(names), index=short[0] if short else len(names) - 1,
-                          format_func=names.get, key=f"oc_pick_target_{'|'.join(names.values())}")
+    # Keyed by the names and the first class short of photos, so a renamed class, or a class that got its
+    # photos (uploaded, or picked here), starts a new list at the next class needing photos (a kept key
+    # would silently show another class than the one selected, or one already full).
+    first_short = short[0] if short else len(names) - 1
+    target = st.selectbox("Add them to", list(names), index=first_short, format_func=names.get,
+                          key=f"oc_pick_target_{'|'.join(names.values())}_{first_short}")
     return next(c for c in classes if c["id"] == target)
 
 
@@ -111,7 +114,8 @@ def _add_picked(cls: dict, samples: list[Sample], breed: str) -> None:
 def _pick_dataset_ui() -> Dataset | None:
     """Where to pick from: a folder, or a dataset already downloaded; None (with a hint) until it opens."""
     local = local_datasets()
-    source = st.radio("From", ["folder", *local], format_func=PICK_SOURCES.get, horizontal=True, key="oc_pick_source")
+    source = st.radio("From", [*local[:1], "folder", *local[1:]], format_func=PICK_SOURCES.get, horizontal=True,
+                      key="oc_pick_source")
     missing = [PICK_SOURCES[name] for name in ("oxford-pets", "cats-vs-dogs") if name not in local]
     if missing:
         st.caption(f"{' and '.join(missing)}: not downloaded yet. Download from **A dataset** first to pick from "

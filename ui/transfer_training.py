@@ -34,6 +34,7 @@ from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, within_li
 
 ACTIVE_KEY, RUNS_KEY, MODEL_KEY = "tt_active", "tt_runs", "trained_model"
 SOURCE_LABELS = {
+    "bundled": "Bundled pets (offline: 4 cat and 4 dog breeds, 48 photos)",
     "folder": "A folder of photos",
     "zip": "Upload a .zip",
     "oxford-pets": "Oxford-IIIT Pet (download, about 800 MB)",
@@ -55,8 +56,9 @@ def data_settings_ui() -> DataSettings | None:
         location = str(folder) if folder else ""
     elif source == "zip":
         location = _zip_location()
-    tasks = {"folder": ["folders", "breeds", "species"], "zip": ["folders", "breeds", "species"],
-             "oxford-pets": ["breeds", "species"], "cats-vs-dogs": ["species"]}[source]
+    tasks = {"bundled": ["species", "breeds"], "folder": ["folders", "breeds", "species"],
+             "zip": ["folders", "breeds", "species"], "oxford-pets": ["breeds", "species"],
+             "cats-vs-dogs": ["species"]}[source]
     left, middle, right, last = st.columns(4)
     task = left.selectbox("Task (labels)", tasks, key=f"tt_task_{source}", help=TASK_HELP)
     per_class = middle.number_input("Photos per class (0 = all)", 0, 10_000, 0, step=10, key="tt_per_class",

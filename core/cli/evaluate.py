@@ -11,7 +11,8 @@ def register(subparsers) -> None:
     """Adds the subcommand."""
     parser = subparsers.add_parser("evaluate", help="score a trained .keras model on labelled photos")
     parser.add_argument("--model", required=True, metavar="MODEL.keras")
-    parser.add_argument("--data", required=True, help="a folder or .zip (or 'oxford-pets', 'cats-vs-dogs')")
+    parser.add_argument("--data", required=True, help="a folder or .zip (or 'bundled', 'oxford-pets', "
+                                                                "'cats-vs-dogs')")
     parser.add_argument("--task", required=True, choices=["species", "breeds", "folders"])
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(func=run)

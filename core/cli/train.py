@@ -8,7 +8,8 @@ from core.cli import emit_json, positive_int, progress
 def register(subparsers) -> None:
     """Adds the subcommand."""
     parser = subparsers.add_parser("train", help="train a classifier on a frozen backbone (cached embeddings)")
-    parser.add_argument("--data", required=True, help="a folder, a .zip, 'oxford-pets' or 'cats-vs-dogs'")
+    parser.add_argument("--data", required=True, help="a folder, a .zip, 'bundled' (the photos shipped with the lab), "
+                                                                "'oxford-pets' or 'cats-vs-dogs'")
     parser.add_argument("--task", required=True, choices=["species", "breeds", "folders"])
     parser.add_argument("--backbone", default="efficientnet_lite0")
     parser.add_argument("--per-class", type=int, default=0, help="at most N photos per class (0: all)")

@@ -1,0 +1,46 @@
+"""The path through the lab: what Home says was done, and the link at the end of every page."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from tests.conftest import open_page
+from ui.lab_path import STEPS, VISITED_KEY, done_so_far, next_step_ui
+
+
+def test_nothing_done_in_a_new_session():
+    assert done_so_far({}) == {step.page: "" for step in STEPS}
+
+
+def test_done_so_far_reads_the_pages_own_state():
+    runs = [{"evaluation": SimpleNamespace(accuracy=0.5)}, {"evaluation": SimpleNamespace(accuracy=0.875)}]
+    state = {VISITED_KEY: {"home", "feature_maps"}, "tt_runs": runs, "ideal_gallery": [object()],
+             "adv_result": {"photo": "Leonberger dog", "config": SimpleNamespace(eps=2)}}
+    done = done_so_far(state)
+    assert done["feature_maps"] == "seen"
+    assert done["transfer_training"] == "2 runs, best validation accuracy 88%"
+    assert done["ideal_cat"] == "1 image made"
+    assert done["adversarial_dog"] == "attacked Leonberger dog (epsilon 2)"
+
+
+def test_an_unknown_page_is_refused_before_anything_is_drawn():
+    with pytest.raises(ValueError, match="ideal_dog"):
+        next_step_ui("ideal_dog")
+
+
+def _links(at) -> list[str]:
+    return [link.proto.label for link in at.get("page_link")]
+
+
+def test_home_shows_the_four_steps_and_each_page_links_to_the_next():
+    at = open_page("app_pages/home.py")
+    assert not at.exception
+    links = _links(at)
+    assert [label.split(". ", 1)[1] for label in links[:4]] == [step.title for step in STEPS]
+    assert links[-1].startswith("Next: Feature maps")
+    at.switch_page("app_pages/feature_maps.py").run()
+    assert _links(at)[-1].startswith("Next: Transfer training")
+    at.switch_page("app_pages/home.py").run()
+    assert any(m.value == "✅ seen" for m in at.markdown)  # Feature maps, seen in this session
