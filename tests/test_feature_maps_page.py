@@ -31,6 +31,8 @@ def test_page_shows_stages_grid_and_gradcam_and_never_recomputes_for_display_cha
     original = ui.feature_maps.extract_features
     monkeypatch.setattr(ui.feature_maps, "extract_features", lambda *a: calls.append(1) or original(*a))
     at = _open_page()
+    first = len(calls)  # 1, or 0 when an earlier test of this process already showed the same sample
+    assert first <= 1
     assert at.subheader[0].value == "stem: 112×112 pixels × 32 channels"
     assert len(_grid_captions(at)) == 16 and all(c.startswith("#") for c in _grid_captions(at))
     assert any("Grad-CAM for" in c for image in at.get("image") for c in image.captions)
@@ -41,7 +43,7 @@ def test_page_shows_stages_grid_and_gradcam_and_never_recomputes_for_display_cha
     assert not at.exception
     assert at.subheader[0].value == "head: 7×7 pixels × 1280 channels"
     assert len(_grid_captions(at)) == 8
-    assert len(calls) == 1  # one forward pass for the photo, however the display changes
+    assert len(calls) == first  # no forward pass for display changes
 
 
 @pytest.mark.real_backbone
