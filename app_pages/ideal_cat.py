@@ -16,14 +16,16 @@ from core.backbones import get_spec
 from core.ideal import IdealConfig, Visualiser, judge_model, mode_config, second_opinion, target_label
 from core.imagenet import CAT_CLASSES, class_name, search_classes
 from core.images import to_png_bytes
+from core.jobs import STOPPED
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
+from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.settings import lab_settings
 
 PRESETS = {"Siamese cat": (284,), "tabby cat": (281,), "all cats": CAT_CLASSES, "zebra": (340,)}
 SEARCH = "Search ImageNet…"
 MODES = {"Recognisable": ("recognisable",), "Naive (the original lesson)": ("naive",),
          "Both, side by side": ("naive", "recognisable")}
-PARTIAL, GALLERY, TRAINED = "ideal_partial", "ideal_gallery", "trained_model"
-SHOWN, BATCH = "ideal_shown", "ideal_batch"
+GALLERY, TRAINED, SHOWN, JOB_SLOT = "ideal_gallery", "trained_model", "ideal_shown", "ideal"
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,8 @@ def result_cache() -> OrderedDict:
 
 
 def step_cap() -> int:
-    """Optional cap on steps from $TRANSFER_LAB_STEP_CAP (tests and slow machines)."""
-    try:
-        return max(0, int(os.environ.get("TRANSFER_LAB_STEP_CAP", "0")))
-    except ValueError:
-        return 0
+    """The teacher's cap on steps ($TRANSFER_LAB_STEP_CAP, checked at start), 0 for none."""
+    return lab_settings().limits.max_ideal_steps or 0
 
 
 def target_picker() -> Target | None:
@@ -131,28 +130,44 @@ def losses_chart(losses) -> go.Figure:
     return fig
 
 
-def run_live(visualiser: Visualiser, config: IdealConfig, target: Target, made_on: str, slot) -> Result:
-    """Runs one visualisation, drawing each step record; a Stop keeps the latest image."""
-    result = Result(target, config, made_on, np.full((config.size, config.size, 3), 128, np.uint8))
-    st.session_state[PARTIAL] = result  # an interrupted run (Stop, or any widget) is finished from this
-    with slot.container():
-        caption = f"{config.mode} · {target.label}"
-        image_slot, chart_slot = st.empty(), st.empty()
-        start = time.perf_counter()
-        try:
+def ideal_steps(configs, target: Target, backbone_name: str, visualiser: Visualiser):
+    """The job: each config in turn (cached ones at once), yielding the results reached so far."""
+    def steps():
+        cache, results = result_cache(), []
+        for index, config in enumerate(configs):
+            key = None if target.trained else (backbone_name, config)
+            if key and key in cache:
+                results.append(cache[key])
+                yield {"results": results, "done": (index + 1) / len(configs)}
+                continue
+            result = Result(target, config, backbone_name, np.full((config.size, config.size, 3), 128, np.uint8))
+            results.append(result)
+            start = time.perf_counter()
             for record in visualiser.run(config):
                 result.image, result.seconds = record.image, time.perf_counter() - start
                 result.curve.append((record.step, record.prob))
                 result.losses.append({"step": record.step, **record.losses})
-                image_slot.image(record.image, caption=f"{caption} · step {record.step}/{record.total_steps}",
-                                 width="stretch")
-                chart_slot.plotly_chart(probability_chart(result.curve, "target probability (during the run)"),
-                                        key=f"live_{config.mode}_{record.step}")
-        finally:
-            image_slot.empty()
-            chart_slot.empty()
-    st.session_state.pop(PARTIAL, None)
-    return result
+                yield {"results": results, "done": (index + record.step / record.total_steps) / len(configs)}
+            if key:
+                remember(cache, key, result)
+    return steps
+
+
+def remember(cache: OrderedDict, key, result: Result) -> None:
+    cache[key] = result
+    while len(cache) > 64:
+        cache.popitem(last=False)
+
+
+def live_ui(job) -> None:
+    """The running job's latest image and probability curve."""
+    result = job.last["results"][-1]
+    if not result.curve:
+        return
+    caption = f"{result.config.mode} · {result.target.label} · step {result.curve[-1][0]}/{result.config.total_steps}"
+    left, right = st.columns(2)
+    left.image(result.image, caption=caption, width="stretch")
+    right.plotly_chart(probability_chart(result.curve, "target probability (during the run)"))
 
 
 def add_opinions(result: Result) -> None:
@@ -201,32 +216,16 @@ def opinion_table(result: Result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def finish_interrupted() -> None:
-    """A run cut short by Stop (or any widget) keeps the image it had reached."""
-    partial = st.session_state.pop(PARTIAL, None)
-    if partial is not None and partial.curve:
-        partial.stopped = True
-        st.session_state.setdefault(GALLERY, []).append(partial)
-        st.session_state[SHOWN] = st.session_state.get(BATCH, []) + [partial]
-    st.session_state.pop(BATCH, None)
-
-
-def run_batch(configs, target: Target, backbone_name: str, visualiser: Visualiser) -> None:
-    """Runs each config (one, or naive and recognisable side by side), reusing cached results."""
-    cache = result_cache()
-    st.session_state[SHOWN], st.session_state[BATCH] = [], []
-    for slot, config in zip(st.columns(len(configs)), configs):
-        key = None if target.trained else (backbone_name, config)
-        result = cache.get(key) if key else None
-        if result is None:
-            result = run_live(visualiser, config, target, backbone_name, slot)
-            if key:
-                cache[key] = result
-                while len(cache) > 64:
-                    cache.popitem(last=False)
-        st.session_state[BATCH].append(result)
-        st.session_state.setdefault(GALLERY, []).append(result)
-    st.session_state[SHOWN] = st.session_state.pop(BATCH)
+def finish_job() -> None:
+    """A finished or stopped job's images join the gallery; a Stop keeps the image it had reached."""
+    job = take_finished(JOB_SLOT)
+    if job is None or job.last is None:
+        return
+    results = [r for r in job.last["results"] if r.curve]
+    if job.state == STOPPED and results:
+        results[-1].stopped = True
+    st.session_state.setdefault(GALLERY, []).extend(results)
+    st.session_state[SHOWN] = results
 
 
 def gallery_ui() -> None:
@@ -269,23 +268,25 @@ st.markdown(
     "features that survive that are kept: ears, eyes, fur. The **second opinion** asks the other networks: "
     "if they see the class too, the image holds real features of it, not a trick."
 )
-finish_interrupted()
+finish_job()
 target = target_picker()
 if target is not None:
     backbone_name = st.session_state[TRAINED]["backbone"] if target.trained else selected_backbone()
     modes, settings = settings_ui(target, get_spec(backbone_name).input_size)
     if settings["step_cap"]:
         st.caption(f"Steps are capped at {settings['step_cap']} on this server ($TRANSFER_LAB_STEP_CAP).")
-    go_col, stop_col = st.columns([1, 5])
-    start = go_col.button("Generate", type="primary", key="ideal_go", icon="✨")
-    stop_col.button("Stop", key="ideal_stop", icon="⏹️", help="Stops the run and keeps the current image.")
+    start = st.button("Generate", type="primary", key="ideal_go", icon="✨")
     try:
         configs = [mode_config(mode, **settings) for mode in modes]
     except ValueError as exc:
         st.error(str(exc))
         configs = []
     if start and configs:
-        run_batch(configs, target, backbone_name, visualiser_for(target, backbone_name))
+        steps = ideal_steps(configs, target, backbone_name, visualiser_for(target, backbone_name))
+        if start_job(JOB_SLOT, "ideal", f"Ideal image ({target.label})", steps, progress=lambda r: r["done"],
+                     keep_records=False) and os.environ.get(INLINE) == "1":
+            finish_job()
+    job_ui(JOB_SLOT, live_ui)
 shown = st.session_state.get(SHOWN, [])
 if shown:
     for i, (col, result) in enumerate(zip(st.columns(len(shown)), shown)):
