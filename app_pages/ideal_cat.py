@@ -18,7 +18,7 @@ from core.imagenet import CAT_CLASSES, class_name, search_classes
 from core.images import to_png_bytes
 from core.jobs import STOPPED
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
-from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.jobs import INLINE, job_of, job_ui, start_job, take_finished
 from ui.settings import lab_settings
 
 PRESETS = {"Siamese cat": (284,), "tabby cat": (281,), "all cats": CAT_CLASSES, "zebra": (340,)}
@@ -292,6 +292,6 @@ if shown:
     for i, (col, result) in enumerate(zip(st.columns(len(shown)), shown)):
         with col:
             show_result(result, f"{len(st.session_state.get(GALLERY, []))}_{i}")
-else:
+elif job_of(JOB_SLOT) is None:
     st.info("Pick a target and press **Generate**. A 256-step run takes about 15 seconds on a laptop.")
 gallery_ui()
