@@ -52,7 +52,7 @@ class Result:
     opinions: list | None = None
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def cached_visualiser(backbone_name: str) -> Visualiser:
     """One visualiser (and its compiled steps) per backbone, shared by every session."""
     backbone = cached_backbone(backbone_name)
