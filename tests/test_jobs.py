@@ -146,3 +146,19 @@ def test_finished_jobs_are_not_held_by_the_scheduler():
 def test_slots_must_be_positive():
     with pytest.raises(ValueError, match="slots"):
         Scheduler(slots=0)
+
+
+def test_the_light_lane_answers_while_every_heavy_slot_is_busy():
+    """Classifying one photo is not a job: it runs in the caller's thread even with the slot taken and a queue."""
+    import numpy as np
+
+    from tests.conftest import make_tiny_model
+
+    scheduler, gate = Scheduler(slots=1), threading.Event()
+    heavy = [scheduler.submit(f"s{i}", "train", "t", gated([], str(i), gate)) for i in range(6)]
+    wait_for(lambda: heavy[0].state == RUNNING)
+    model = make_tiny_model(2, 8)
+    logits = model.predict(np.zeros((1, 8, 8, 3), np.float32), verbose=0)
+    assert logits.shape == (1, 2) and [j.state for j in heavy[1:]] == [WAITING] * 5
+    gate.set()
+    wait_for(lambda: heavy[-1].finished)
