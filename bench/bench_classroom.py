@@ -100,7 +100,8 @@ async def main(args) -> None:
     try:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            print(f"warm server: {rss_mb(server.pid):.0f} MB RSS")
+            idle = await home_latency(browser, url)  # loads TensorFlow and the default backbone
+            print(f"warm server: {rss_mb(server.pid):.0f} MB RSS; Home top-5 with no load {idle:.1f} s")
             after = []
             for w in range(1, args.waves + 1):
                 results, home = await wave(browser, url, args.learners, f"w{w}")
