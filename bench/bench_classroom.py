@@ -56,7 +56,7 @@ async def learner(browser, url: str, name: str, start: asyncio.Event, results: l
     """Opens Ideal cat, waits for the common start, presses Generate and times wait and run."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    await page.goto(f"{url}/ideal_cat")
+    await page.goto(f"{url}/ideal_cat", timeout=300_000)
     await page.get_by_role("button", name="Generate").wait_for(timeout=180_000)
     await start.wait()
     clicked = time.perf_counter()
@@ -73,7 +73,7 @@ async def home_latency(browser, url: str) -> float:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     started = time.perf_counter()
-    await page.goto(url)
+    await page.goto(url, timeout=300_000)
     await page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)  # the top-5 chart
     seconds = time.perf_counter() - started
     await context.close()
@@ -87,7 +87,8 @@ async def wave(browser, url: str, learners: int, label: str) -> tuple[list, floa
     start.set()
     await asyncio.sleep(3)  # the jobs are queued or running
     home = await home_latency(browser, url)
-    await asyncio.gather(*tasks)
+    for failure in [r for r in await asyncio.gather(*tasks, return_exceptions=True) if r is not None]:
+        print(f"a learner failed: {failure!r:.200}")
     return results, home
 
 
