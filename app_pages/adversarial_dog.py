@@ -35,6 +35,7 @@ from ui.adversarial import (
 from ui.common import DOG_SAMPLE, get_backbone, photo_input_ui, selected_backbone, top_k_chart
 from ui.folders import folder_ui
 from ui.lab_path import next_step_ui
+from ui.settings import widget_max
 
 SIAMESE = 284
 ANY_CAT = "Any cat (281-285)"
@@ -188,7 +189,8 @@ def sweep_section(attacker, backbone_name, config, target_name) -> None:
     left, right = st.columns(2)
     eps_values = left.multiselect("Epsilons (levels)", list(range(0, 17)), default=[0, 1, 2, 4, 8],
                                   key="adv_sweep_eps")
-    limit = right.slider("At most this many photos", 2, 150, 12, key="adv_sweep_limit")
+    limit = right.slider("At most this many photos", 2, max(2, widget_max("max_sweep_photos", 150)),
+                         min(12, max(2, widget_max("max_sweep_photos", 150))), key="adv_sweep_limit")
     if st.button("Run the sweep", key="adv_sweep_run", disabled=not eps_values or config is None):
         photos = sweep_photos(folder, uploads, limit)
         if photos:

@@ -89,6 +89,7 @@ def open_page(page: str, timeout: float = 240):
     """Runs the whole app (navigation and sidebar) headless in AppTest and switches to one page."""
     from streamlit.testing.v1 import AppTest
 
+    os.environ["TRANSFER_LAB_INLINE_JOBS"] = "1"  # AppTest cannot wait for worker threads: run jobs in the script
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     at.run()
     return at.switch_page(page).run()
@@ -100,6 +101,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def without_inline_jobs(environ) -> dict:
+    """A real server runs jobs in worker threads, whatever AppTest tests set before."""
+    return {k: v for k, v in environ.items() if k != "TRANSFER_LAB_INLINE_JOBS"}
+
+
 @contextlib.contextmanager
 def running_app(log_dir: Path, env: dict | None = None):
     """Runs ``streamlit run app.py`` on a free port (with extra environment) and yields its URL."""
@@ -107,7 +113,8 @@ def running_app(log_dir: Path, env: dict | None = None):
     log = open(log_dir / "server.log", "w")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    environ = {**without_inline_jobs(os.environ), **(env or {})}
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environ)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):

@@ -36,9 +36,10 @@ class Photo:
     digest: str
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def cached_backbone(name: str):
-    """Loads a backbone once per process; every session shares it, read-only."""
+    """Loads a backbone once per process; every session shares it, read-only. Room for all six backbones, so
+    the second-opinion table does not evict and reload the one a page is using."""
     return load_backbone(name)
 
 

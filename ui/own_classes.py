@@ -198,7 +198,9 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
         st.rerun()
     left, right = st.columns(2)
     uploads = left.file_uploader(f"Photos of {cls['name'] or 'this class'}", accept_multiple_files=True,
-                                 key=f"{key}_upload", help=limits_help("Several at once; remove one with its ✕."))
+                                 key=f"{key}_upload",
+                                 help=limits_help("Several at once; remove one with the ✕ under its photo."))
+    _keep_uploads(cls, uploads or [])
     with right:
         folder = folder_ui("…or add the photos of a folder", f"{key}_folder",
                            help="For example one breed's photos from a dataset you downloaded.")
@@ -208,7 +210,7 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
             shot = st.camera_input("Take a photo", key=f"{key}_camera")
             if shot is not None and st.button("Add this shot", key=f"{key}_add_shot"):
                 cls["shots"].extend(decode_uploads([shot]))
-    photos = decode_uploads(uploads or []) + cls["shots"]
+    photos = cls["shots"]
     _thumbnails(cls, photos, key)
     if len(photos) < MIN_PER_CLASS:
         st.caption(f"⚠️ {cls['name'] or 'This class'} needs at least {MIN_PER_CLASS} photos "
@@ -216,8 +218,18 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
     return photos
 
 
+def _keep_uploads(cls: dict, uploads: list) -> None:
+    """Copies new uploads into the class's own list: the uploader's state is dropped when the learner
+    switches page, the class's list is not. Each upload is taken once, so a photo removed stays removed."""
+    taken = cls.setdefault("uploads_taken", set())
+    new = [u for u in uploads if u.file_id not in taken]
+    if new:
+        cls["shots"].extend(decode_uploads(new))
+        taken.update(u.file_id for u in new)
+
+
 def _thumbnails(cls: dict, photos: list[Photo], key: str) -> None:
-    """Small square previews; camera shots get a remove button (uploads are removed in the uploader)."""
+    """Small square previews, each with a remove button."""
     if not photos:
         return
     cols = st.columns(8)

@@ -32,3 +32,8 @@ def mode_badge_ui(settings: LabSettings) -> None:
         st.sidebar.info("🏫 **Classroom mode**: shared server; your work stays in this browser tab's session.")
     else:
         st.sidebar.caption("💻 Personal mode: this computer only.")
+
+
+def widget_max(name: str, personal_max: int) -> int:
+    """A widget's upper bound: the teacher's limit ``name`` (a ``Limits`` field), or today's personal range."""
+    return lab_settings().limits.cap(name, personal_max)

@@ -34,6 +34,7 @@ from core.images import ImageInputError, center_crop_resize, load_image_file
 from core.transfer import flat_classifier, guess_backbone, predict_probs
 from core.transfer_model import assemble
 from ui.common import photo_input_ui, top_k_chart
+from ui.settings import widget_max
 from ui.transfer_training import MODEL_KEY, curves_figure
 
 FT_KEY = "tt_fine_tune"
@@ -202,9 +203,11 @@ def fine_tune_ui(run: dict | None) -> None:
     st.header("Fine-tune (optional, slow on a CPU)")
     data = run["data"]
     cols = st.columns(4)
-    blocks = cols[0].number_input("Backbone blocks to unfreeze", 1, 10, 2, key="tt_ft_blocks",
+    blocks = cols[0].number_input("Backbone blocks to unfreeze", 1, widget_max("max_fine_tune_blocks", 10),
+                                  min(2, widget_max("max_fine_tune_blocks", 10)), key="tt_ft_blocks",
                                   help="Counted from the top (the head convolution is one block).")
-    epochs = cols[1].number_input("Epochs", 1, 50, 3, key="tt_ft_epochs")
+    epochs = cols[1].number_input("Epochs", 1, widget_max("max_fine_tune_epochs", 50),
+                                  min(3, widget_max("max_fine_tune_epochs", 50)), key="tt_ft_epochs")
     rate = cols[2].select_slider("Learning rate", [1e-6, 3e-6, 1e-5, 3e-5, 1e-4], 1e-5, key="tt_ft_lr",
                                  format_func=lambda v: f"{v:g}")
     augment = cols[3].checkbox("Augment (flip, rotate, zoom)", True, key="tt_ft_augment")

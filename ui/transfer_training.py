@@ -29,7 +29,7 @@ from core.transfer import DataSettings, PreparedData, export_model, prepare_data
 from core.transfer_model import build_head
 from ui.common import get_backbone
 from ui.folders import folder_ui
-from ui.settings import lab_settings
+from ui.settings import lab_settings, widget_max
 from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, within_limits
 
 ACTIVE_KEY, RUNS_KEY, MODEL_KEY = "tt_active", "tt_runs", "trained_model"
@@ -61,8 +61,10 @@ def data_settings_ui() -> DataSettings | None:
              "cats-vs-dogs": ["species"]}[source]
     left, middle, right, last = st.columns(4)
     task = left.selectbox("Task (labels)", tasks, key=f"tt_task_{source}", help=TASK_HELP)
-    per_class = middle.number_input("Photos per class (0 = all)", 0, 10_000, 0, step=10, key="tt_per_class",
-                                    help="A limit for quick runs.")
+    most, bounded = widget_max("max_photos_per_class", 10_000), lab_settings().limits.max_photos_per_class
+    per_class = middle.number_input("Photos per class" if bounded else "Photos per class (0 = all)",
+                                    1 if bounded else 0, most, most if bounded else 0, step=10,
+                                    key="tt_per_class", help="A limit for quick runs.")
     val_fraction = right.slider("Validation share", 0.05, 0.5, 0.2, 0.05, key="tt_val")
     seed = last.number_input("Seed", 0, 2**31 - 1, 0, key="tt_seed", help="Same seed, same split and same run.")
     official = source == "oxford-pets" and st.checkbox("Use the official trainval/test split", key="tt_official")
@@ -106,7 +108,8 @@ def head_settings_ui() -> HeadSettings | None:
         cols = st.columns(4)
         learning_rate = cols[0].select_slider("Learning rate", [1e-4, 3e-4, 1e-3, 3e-3, 1e-2], 1e-3, key="tt_lr",
                                               format_func=lambda v: f"{v:g}")
-        epochs = cols[1].number_input("Epochs", 1, 500, 20, key="tt_epochs")
+        most = widget_max("max_epochs", 500)
+        epochs = cols[1].number_input("Epochs", 1, most, min(20, most), key="tt_epochs")
         batch_size = cols[2].select_slider("Batch size", [8, 16, 32, 64, 128], 32, key="tt_batch")
         smoothing = cols[3].slider("Label smoothing", 0.0, 0.3, 0.0, 0.05, key="tt_smooth")
         cols = st.columns(4)

@@ -1,0 +1,110 @@
+"""The job runner as the pages see it: start a long operation, show its place or its progress, Stop or Cancel.
+
+The scheduler (core/jobs.py) is shared by every session; the session keeps only its own ``Job`` objects, so a
+finished job's records go away with the session. The page never blocks on a job: a fragment polls it every
+half second and reruns the whole page once when it ends, so the page can pick up the result.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler
+from ui.settings import lab_settings
+
+JOBS = "jobs"  # session key: {page slot: Job}
+INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
+POLL_SECONDS = 0.5
+
+
+@st.cache_resource(show_spinner=False)
+def scheduler(slots: int, inline: bool) -> Scheduler:
+    """The one scheduler of this server (per slot count, so a test may ask for another)."""
+    return Scheduler(slots=slots, threaded=not inline)
+
+
+def the_scheduler() -> Scheduler:
+    return scheduler(lab_settings().heavy_slots, os.environ.get(INLINE) == "1")
+
+
+def session_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx else "no-session"
+
+
+def place_words(ahead: int, seconds: float | None) -> str:
+    """'2 jobs ahead of you, about 30 s' — what a waiting learner reads."""
+    jobs = "1 job" if ahead == 1 else f"{ahead} jobs"
+    if seconds is None:
+        return f"{jobs} ahead of you (no estimate yet)"
+    about = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+    return f"{jobs} ahead of you, about {about}"
+
+
+def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any]],
+              progress: Callable[[Any], float] | None = None, keep_records: bool = True) -> Job | None:
+    """Queues a job for this session; if one is already waiting or running, says which and returns None."""
+    try:
+        job = the_scheduler().submit(session_id(), kind, label, steps, progress, keep_records)
+    except Busy as busy:
+        st.warning(f"One job at a time: {busy}.", icon="⏳")
+        return None
+    st.session_state.setdefault(JOBS, {})[slot] = job
+    return job
+
+
+def job_of(slot: str) -> Job | None:
+    return st.session_state.get(JOBS, {}).get(slot)
+
+
+def take_finished(slot: str) -> Job | None:
+    """The slot's job once it has ended (done, stopped, failed or cancelled), handed over exactly once."""
+    job = job_of(slot)
+    if job is None or not job.finished:
+        return None
+    del st.session_state[JOBS][slot]
+    if job.state == FAILED:
+        st.error(f"{job.label} failed: {job.error}")
+    elif job.state == CANCELLED:
+        st.info(f"{job.label} was cancelled before it started.")
+    return job
+
+
+def job_ui(slot: str, render: Callable[[Job], None] | None = None) -> None:
+    """Place in the queue with Cancel, or live progress with Stop; polls while the job is active."""
+    job = job_of(slot)
+    if job is None or job.finished:
+        return
+    st.fragment(run_every=POLL_SECONDS)(_job_status)(slot, render)
+
+
+def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
+    job = job_of(slot)
+    if job is None or job.finished:
+        st.rerun(scope="app")  # the page takes the result
+    if job.state == WAITING:
+        sched = the_scheduler()
+        st.info(f"⏳ **{job.label}** is waiting: {place_words(sched.ahead(job), sched.estimate_wait(job))}.")
+        if st.button("Cancel", key=f"{slot}_cancel", icon="✖️"):
+            job.stop()
+            sched.cancel_waiting()
+            st.rerun(scope="app")
+    elif job.state == RUNNING:
+        fraction = job.fraction()
+        st.progress(fraction or 0.0, text=f"**{job.label}** is running" +
+                    (f": {fraction:.0%}" if fraction is not None else "") +
+                    (" (stopping after this step…)" if job.stop_requested else ""))
+        if st.button("Stop", key=f"{slot}_stop", icon="⏹️", help="Stops after the current step and keeps "
+                     "what was reached."):
+            job.stop()
+        if render is not None and job.last is not None:
+            render(job)
+
+
+def stopped_note(job: Job) -> str:
+    return " (stopped)" if job.state == STOPPED else ""
