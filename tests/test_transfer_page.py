@@ -119,7 +119,7 @@ def test_browser_trains_on_a_folder_and_shows_curves_and_confusion(app_url, page
             shutil.copy(photo, folder / name)
     page.goto(app_url)  # through the navigation, as a learner arrives
     expect(page.get_by_text("Try the network")).to_be_visible(timeout=60_000)  # the app shell has run
-    page.get_by_role("link", name="Transfer training").click()
+    page.get_by_role("link", name="Transfer training", exact=True).click()
     expect(page.get_by_role("heading", name="Transfer training")).to_be_visible(timeout=60_000)
     page.get_by_text("A folder of photos", exact=True).click()
     field = page.get_by_role("textbox", name="Folder")
@@ -229,7 +229,7 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     bengals = sorted((shared_data / "pets-mini" / "cat").glob("Bengal_*.jpg"))
     page.goto(app_url)
     expect(page.get_by_text("Try the network")).to_be_visible(timeout=60_000)
-    page.get_by_role("link", name="Transfer training").click()
+    page.get_by_role("link", name="Transfer training", exact=True).click()
     page.get_by_role("radio", name="Your own classes").click()
     for k, name in enumerate(("bengal", "abyssinian")):
         field = page.get_by_role("textbox", name="Class name").nth(k)
