@@ -9,6 +9,7 @@ import streamlit as st  # noqa: E402
 from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
+from ui.uploads import sweep_ended_sessions  # noqa: E402
 
 st.set_page_config(page_title="Transfer Lab", page_icon="🐾", layout="wide")
 
@@ -22,6 +23,7 @@ PAGES = [
 
 navigation = st.navigation(PAGES)
 mode_badge_ui(lab_settings())
+sweep_ended_sessions()  # ended sessions' uploads go within minutes; throttled to once a minute
 backbone_picker_ui()
 try:
     navigation.run()

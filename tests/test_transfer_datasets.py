@@ -270,3 +270,13 @@ def test_reading_a_folder_leaves_macosx_litter_in_place(shared_data, tmp_path):
     assert tuple(dataset.classes) == ("cat", "dog")
     assert litter.read_bytes() == b"resource fork"
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_a_folder_without_permission_is_one_clear_message(tmp_path, monkeypatch):
+    (tmp_path / "locked" / "cat").mkdir(parents=True)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "iterdir", refuse)  # root may read anything, so the refusal is simulated
+    with pytest.raises(datasets.DatasetError, match="may not read that folder"):
+        datasets.load_folder(tmp_path / "locked", "folders")
