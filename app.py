@@ -10,6 +10,7 @@ from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
 from ui.i18n import language_switch_ui, t  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
+from ui.uploads import sweep_ended_sessions  # noqa: E402
 
 st.set_page_config(page_title=t("app.title"), page_icon="🐾", layout="wide")
 
@@ -35,6 +36,7 @@ def pages() -> list:
 navigation = st.navigation(pages())
 language_switch_ui()
 mode_badge_ui(lab_settings())
+sweep_ended_sessions()  # ended sessions' uploads go within minutes; throttled to once a minute
 backbone_picker_ui()
 try:
     navigation.run()

@@ -174,9 +174,13 @@ def load_oxford_named(folder: str | Path, task: str = "breeds", name: str = "") 
 
 def load_folder(folder: str | Path, task: str = "folders", name: str = "") -> Dataset:
     """A folder labelled by sub-folder (``folders``) or by Oxford file names (``breeds``/``species``)."""
-    if task == "folders":
-        return load_image_folder(folder, name)
-    return load_oxford_named(folder, task, name)
+    try:
+        if task == "folders":
+            return load_image_folder(folder, name)
+        return load_oxford_named(folder, task, name)
+    except PermissionError:
+        raise DatasetError(f"{name or Path(folder).name}: this app may not read that folder; pick another one, "
+                           f"or ask whoever owns it to let the server read it") from None
 
 
 def _existing_folder(folder: str | Path) -> Path:

@@ -112,8 +112,9 @@ def _fetch(url, out, progress, timeout):
                 done += len(block)
                 if progress:
                     progress(done, total)
-    except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
-        raise NoNetworkError(f"download of {url} failed: {exc}") from exc
+    except OSError as exc:  # URLError, timeouts, resets and SSL errors mid-transfer are all OSErrors
+        raise NoNetworkError(f"download of {url} failed ({exc}); check the network connection, proxy or "
+                             f"certificates, then try again") from exc
 
 
 COMPLETE_MARKER = ".complete"

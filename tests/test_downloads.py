@@ -109,3 +109,15 @@ def test_one_download_at_a_time(tmp_path):
     for thread in threads:
         thread.join()
     assert overlaps == [1, 1, 1, 1]
+
+
+def test_ssl_error_mid_download_is_a_clear_message(server, tmp_path, monkeypatch):
+    import ssl
+    import urllib.request
+
+    def broken(*args, **kwargs):
+        raise ssl.SSLError("certificate verify failed")
+    monkeypatch.setattr(urllib.request, "urlopen", broken)
+    with pytest.raises(NoNetworkError, match="certificates, then try again"):
+        download(server, tmp_path / "file.bin")
+    assert list(tmp_path.iterdir()) == []

@@ -295,3 +295,13 @@ def test_bundled_samples_include_cats_and_dogs_and_stay_small():
     photos = [p for p in datasets.ASSETS_DIR.rglob("*") if p.is_file()]
     assert sum(p.stat().st_size for p in photos) <= 12 * 2**20
     assert "CC BY-SA 4.0" in (datasets.ASSETS_DIR / "ATTRIBUTION.md").read_text()
+
+
+def test_a_folder_without_permission_is_one_clear_message(tmp_path, monkeypatch):
+    (tmp_path / "locked" / "cat").mkdir(parents=True)
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied", str(self))
+    monkeypatch.setattr(Path, "iterdir", refuse)  # root may read anything, so the refusal is simulated
+    with pytest.raises(datasets.DatasetError, match="may not read that folder"):
+        datasets.load_folder(tmp_path / "locked", "folders")

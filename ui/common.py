@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,6 +94,10 @@ def _download_button(spec) -> None:
         st.rerun()
     except (NoNetworkError, ChecksumError) as exc:
         st.error(str(exc))
+    except OSError as exc:  # the weights folder cannot be written (permissions, disk full)
+        logging.getLogger(__name__).exception("weights download failed")
+        st.error(f"The weights could not be saved ({exc.strerror or exc}); check the disk space and the "
+                 f"permissions of the Keras cache folder, then try again.")
     finally:
         bar.empty()
 
