@@ -30,6 +30,7 @@ def _show_every_folder_chooser(at, page: str) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES)
+@pytest.mark.real_backbone
 def test_no_page_takes_a_typed_path_in_classroom_mode(classroom, page):
     at = open_page(page)
     _show_every_folder_chooser(at, page)
@@ -39,6 +40,7 @@ def test_no_page_takes_a_typed_path_in_classroom_mode(classroom, page):
     assert "Classroom mode" in "\n".join(e.value for e in at.sidebar.get("info"))
 
 
+@pytest.mark.real_backbone
 def test_classroom_lists_only_the_shared_folders(classroom):
     at = open_page("app_pages/transfer_training.py")
     at.radio(key="tt_source").set_value("folder").run()
@@ -50,6 +52,7 @@ def test_classroom_lists_only_the_shared_folders(classroom):
     assert "secret-learner-folder" not in _page_text(at)
 
 
+@pytest.mark.real_backbone
 def test_a_learner_cannot_start_a_dataset_download(classroom, monkeypatch):
     from core import downloads
 

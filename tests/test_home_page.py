@@ -15,6 +15,7 @@ def test_home_classifies_the_sample_photo():
     assert len(charts) == 1
 
 
+@pytest.mark.real_backbone
 def test_home_reports_a_bad_upload_and_keeps_running(monkeypatch):
     at = AppTest.from_file("../app.py", default_timeout=120).run()
     at.radio[0].set_value("Upload").run()
