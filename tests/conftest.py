@@ -129,12 +129,15 @@ def lite0():
 
 
 def open_page(page: str, timeout: float = 240):
-    """Runs the whole app (navigation and sidebar) headless in AppTest and switches to one page."""
+    """Runs the whole app (navigation and sidebar) headless in AppTest, landing straight on one page.
+
+    Switching before the first run skips Home, whose sample photo would build the real Lite0; it works
+    because every page's ``url_path`` is its file name.
+    """
     from streamlit.testing.v1 import AppTest
 
     os.environ["TRANSFER_LAB_INLINE_JOBS"] = "1"  # AppTest cannot wait for worker threads: run jobs in the script
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    at.run()
     return at.switch_page(page).run()
 
 

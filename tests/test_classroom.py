@@ -4,8 +4,10 @@ import pytest
 
 from tests.conftest import open_page
 
-PAGES = ["app_pages/home.py", "app_pages/feature_maps.py", "app_pages/transfer_training.py",
-         "app_pages/ideal_cat.py", "app_pages/adversarial_dog.py"]
+_REAL = pytest.mark.real_backbone  # these pages run the real Lite0 on their sample photo as soon as they open
+PAGES = [pytest.param("app_pages/home.py", marks=_REAL), pytest.param("app_pages/feature_maps.py", marks=_REAL),
+         "app_pages/transfer_training.py", "app_pages/ideal_cat.py",
+         pytest.param("app_pages/adversarial_dog.py", marks=_REAL)]
 PATH_WORDS = ("folder", "path", "directory")
 
 
@@ -30,7 +32,6 @@ def _show_every_folder_chooser(at, page: str) -> None:
 
 
 @pytest.mark.parametrize("page", PAGES)
-@pytest.mark.real_backbone
 def test_no_page_takes_a_typed_path_in_classroom_mode(classroom, page):
     at = open_page(page)
     _show_every_folder_chooser(at, page)
@@ -40,7 +41,6 @@ def test_no_page_takes_a_typed_path_in_classroom_mode(classroom, page):
     assert "Classroom mode" in "\n".join(e.value for e in at.sidebar.get("info"))
 
 
-@pytest.mark.real_backbone
 def test_classroom_lists_only_the_shared_folders(classroom):
     at = open_page("app_pages/transfer_training.py")
     at.radio(key="tt_source").set_value("folder").run()
@@ -52,7 +52,6 @@ def test_classroom_lists_only_the_shared_folders(classroom):
     assert "secret-learner-folder" not in _page_text(at)
 
 
-@pytest.mark.real_backbone
 def test_a_learner_cannot_start_a_dataset_download(classroom, monkeypatch):
     from core import downloads
 

@@ -16,7 +16,6 @@ def _page_app() -> AppTest:
     return open_page(PAGE)
 
 
-@pytest.mark.real_backbone
 def test_page_loads_with_presets_and_settings():
     at = _page_app()
     assert not at.exception
@@ -25,7 +24,6 @@ def test_page_loads_with_presets_and_settings():
     assert at.slider(key="ideal_steps").value == 256
 
 
-@pytest.mark.real_backbone
 def test_search_finds_imagenet_classes_and_reports_a_miss():
     at = _page_app()
     at.pills(key="ideal_preset").set_value("Search ImageNet…").run()

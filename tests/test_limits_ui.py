@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import open_page
 
 PAGE = "app_pages/transfer_training.py"
 
 
-@pytest.mark.real_backbone
 def test_the_teachers_limits_bound_epochs_and_photos_per_class(monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_MODE", "classroom")
     monkeypatch.setenv("TRANSFER_LAB_MAX_EPOCHS", "5")
@@ -21,7 +18,6 @@ def test_the_teachers_limits_bound_epochs_and_photos_per_class(monkeypatch):
     assert (per_class.min, per_class.max, per_class.value) == (1, 30, 30)
 
 
-@pytest.mark.real_backbone
 def test_personal_mode_keeps_todays_ranges(monkeypatch):
     monkeypatch.delenv("TRANSFER_LAB_MODE", raising=False)
     at = open_page(PAGE)

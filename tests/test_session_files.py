@@ -38,7 +38,6 @@ def test_discard_never_leaves_the_app_root(tmp_path):
         session_folder(tmp_path / "uploads", "../learner")
 
 
-@pytest.mark.real_backbone
 def test_a_replaced_zip_and_a_failed_zip_leave_no_folder(tmp_path, monkeypatch):
     import ui.uploads
 
@@ -57,7 +56,6 @@ def test_a_replaced_zip_and_a_failed_zip_leave_no_folder(tmp_path, monkeypatch):
     assert list((tmp_path / "uploads").glob("session-*/*")) == []
 
 
-@pytest.mark.real_backbone
 def test_classroom_upload_limit_is_stated_and_enforced(classroom, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_MAX_UPLOAD_MB", "1")
     at = open_page("app_pages/transfer_training.py")

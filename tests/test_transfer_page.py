@@ -23,7 +23,6 @@ def _folder_page() -> AppTest:
     return at
 
 
-@pytest.mark.real_backbone
 def test_a_folder_source_asks_for_the_folder():
     at = _folder_page()
     assert not at.exception
@@ -148,7 +147,6 @@ def _photos(shared_data, pattern: str, count: int):
     return [Photo(p.name, load_image_file(p), hashlib.sha1(p.read_bytes()).hexdigest()) for p in paths]
 
 
-@pytest.mark.real_backbone
 def test_own_classes_ask_for_names_and_photos(shared_data):
     at = _page()
     at.segmented_control(key="tt_mode").set_value("Your own classes").run()
@@ -274,7 +272,6 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     expect(page.get_by_text("Loaded mine.zip: 2 classes (bengal, abyssinian)")).to_be_visible(timeout=60_000)
 
 
-@pytest.mark.real_backbone
 def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):
     import shutil
 
@@ -306,7 +303,6 @@ def test_a_folder_of_unreadable_files_gets_a_message(shared_data, tmp_path):
     assert "tt_active" not in at.session_state
 
 
-@pytest.mark.real_backbone
 def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path / "cache"))  # no dataset downloaded here
     at = _page()
