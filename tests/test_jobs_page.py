@@ -55,9 +55,10 @@ def test_own_class_uploads_are_still_there_after_visiting_another_page(app_url, 
     uploader.locator('input[type="file"]').set_input_files([str(p) for p in bengals])
     expect(page.get_by_text("(3 so far)")).to_be_visible(timeout=60_000)
     wait_until_idle(page)
-    page.get_by_role("link", name="Home").click()
+    sidebar = page.get_by_test_id("stSidebar")  # Home's path through the lab links the pages too
+    sidebar.get_by_role("link", name="Home").click()
     expect(page.get_by_text("Try the network")).to_be_visible(timeout=60_000)
-    page.get_by_role("link", name="Transfer training").click()
+    sidebar.get_by_role("link", name="Transfer training").click()
     page.get_by_role("radio", name="Your own classes").click()
     expect(page.get_by_text("(3 so far)")).to_be_visible(timeout=60_000)
     expect(page.get_by_text(bengals[0].name[:11])).to_be_visible()
