@@ -22,6 +22,15 @@ SHARED = ROOT.parent / "shared" / "data"
 CHROMIUM = "/usr/bin/chromium"
 
 
+NO_CHROMIUM = f"Chromium not found at {CHROMIUM}: run bash scripts/test.sh, which installs it with apt"
+
+
+def pytest_collection_finish(session):
+    """Stops before running anything, with one line, when browser tests are selected and Chromium is missing."""
+    if not Path(CHROMIUM).exists() and any(item.get_closest_marker("browser") for item in session.items):
+        pytest.exit(NO_CHROMIUM, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared test photos (../shared/data); never copied into the project."""
@@ -40,6 +49,40 @@ def isolated_cache(tmp_path_factory):
 def personal_mode(monkeypatch):
     """Tests run the app in personal mode unless they ask for the classroom (``classroom`` fixture)."""
     monkeypatch.setenv("TRANSFER_LAB_MODE", "personal")
+
+
+REAL_NETWORK = "this test builds a real pretrained network: mark it real_backbone"
+
+
+@pytest.fixture(autouse=True)
+def no_real_network_unless_marked(request, monkeypatch):
+    """Keeps the fast tier honest: only ``real_backbone`` (or ``browser``) tests may build a pretrained network.
+
+    The pages catch and show errors, so a refused build is also remembered and fails the test at teardown.
+    """
+    if request.node.get_closest_marker("real_backbone") or request.node.get_closest_marker("browser"):
+        yield
+        return
+    if "lite0" in request.fixturenames:
+        pytest.fail(f"{REAL_NETWORK} (it uses the lite0 fixture)", pytrace=False)
+    from core import backbones
+
+    refused = []
+
+    def refuse(spec, *args, **kwargs):
+        refused.append(spec.name)
+        raise AssertionError(REAL_NETWORK)
+
+    build_application = backbones.build_keras_application
+
+    def random_application_only(spec, weights="imagenet"):
+        return refuse(spec) if weights is not None else build_application(spec, weights)
+
+    monkeypatch.setattr(backbones, "_build_lite", refuse)
+    monkeypatch.setattr(backbones, "build_keras_application", random_application_only)
+    yield
+    if refused:
+        pytest.fail(f"{REAL_NETWORK} (it tried to build {', '.join(sorted(set(refused)))})", pytrace=False)
 
 
 @pytest.fixture
@@ -86,12 +129,15 @@ def lite0():
 
 
 def open_page(page: str, timeout: float = 240):
-    """Runs the whole app (navigation and sidebar) headless in AppTest and switches to one page."""
+    """Runs the whole app (navigation and sidebar) headless in AppTest, landing straight on one page.
+
+    Switching before the first run skips Home, whose sample photo would build the real Lite0; it works
+    because every page's ``url_path`` is its file name.
+    """
     from streamlit.testing.v1 import AppTest
 
     os.environ["TRANSFER_LAB_INLINE_JOBS"] = "1"  # AppTest cannot wait for worker threads: run jobs in the script
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
-    at.run()
     return at.switch_page(page).run()
 
 
@@ -144,7 +190,8 @@ def browser():
     """Headless Debian Chromium driven by Playwright."""
     from playwright.sync_api import sync_playwright
 
-    assert Path(CHROMIUM).exists(), "Debian's chromium is needed for browser tests (apt-get install chromium)"
+    if not Path(CHROMIUM).exists():
+        pytest.fail(NO_CHROMIUM, pytrace=False)
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(
             executable_path=CHROMIUM,

@@ -153,7 +153,7 @@ def test_config_refuses_bad_settings(kwargs, message):
         AttackConfig(**kwargs)
 
 
-def test_step_size_and_number_of_steps():
+def test_step_size_is_eps_over_steps_unless_set_and_fgsm_takes_one_step():
     assert AttackConfig(eps=2, steps=10).alpha == 1
     assert AttackConfig(eps=8, steps=10).alpha == 2
     assert AttackConfig(eps=16, steps=10).alpha == 4
@@ -233,7 +233,7 @@ def test_epsilon_sweep_streams_progress_and_rates(tiny_attacker, rng):
     assert points[5].rate == points[5].successes / 5
 
 
-def test_cli_target_argument():
+def test_cli_target_takes_class_ids_or_untargeted_and_refuses_the_rest():
     assert target_arg("284") == (284,)
     assert target_arg("281,282") == (281, 282)
     assert target_arg("untargeted") == ()

@@ -42,6 +42,7 @@ def test_page_opens_on_a_bundled_dog_and_the_attack_runs_without_an_upload():
     assert "Largest change of any pixel: **2 levels of 255**" in text
 
 
+@pytest.mark.real_backbone
 def test_a_folder_that_does_not_exist_gets_a_clear_message(tmp_path):
     at = _page()
     at.radio(key="adv_where").set_value("A folder of photos").run()
@@ -71,6 +72,7 @@ def _trained_model():
     return keras.Model(base.inputs, keras.layers.Softmax()(base.outputs[0]))
 
 
+@pytest.mark.real_backbone
 def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_curve(shared_data):
     at = _page()
     at.session_state["trained_model"] = {"model": _trained_model(), "classes": ["my dog", "my cat"],

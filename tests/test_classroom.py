@@ -4,8 +4,10 @@ import pytest
 
 from tests.conftest import open_page
 
-PAGES = ["app_pages/home.py", "app_pages/feature_maps.py", "app_pages/transfer_training.py",
-         "app_pages/ideal_cat.py", "app_pages/adversarial_dog.py"]
+_REAL = pytest.mark.real_backbone  # these pages run the real Lite0 on their sample photo as soon as they open
+PAGES = [pytest.param("app_pages/home.py", marks=_REAL), pytest.param("app_pages/feature_maps.py", marks=_REAL),
+         "app_pages/transfer_training.py", "app_pages/ideal_cat.py",
+         pytest.param("app_pages/adversarial_dog.py", marks=_REAL)]
 PATH_WORDS = ("folder", "path", "directory")
 
 

@@ -75,7 +75,7 @@ def test_grad_cam_refuses_bad_requests_with_clear_messages():
         grad_cam("model", _red_pattern())
 
 
-def test_heat_fraction_and_overlay():
+def test_heat_fraction_counts_heat_inside_the_mask_and_no_heat_leaves_the_photo():
     heat = np.array([[1.0, 3.0], [0.0, 0.0]])
     assert heat_fraction(heat, np.array([[True, False], [False, False]])) == 0.25
     assert heat_fraction(np.zeros((2, 2)), np.ones((2, 2), bool)) == 0.0

@@ -15,7 +15,8 @@ def test_home_classifies_the_sample_photo():
     assert len(charts) == 1
 
 
-def test_home_reports_a_bad_upload_and_keeps_running(monkeypatch):
+@pytest.mark.real_backbone
+def test_home_upload_without_a_photo_asks_for_one(monkeypatch):
     at = AppTest.from_file("../app.py", default_timeout=120).run()
     at.radio[0].set_value("Upload").run()
     assert not at.exception

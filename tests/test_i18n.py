@@ -75,6 +75,7 @@ def _app(lang: str | None) -> AppTest:
     return app.run()
 
 
+@pytest.mark.real_backbone
 def test_the_sidebar_speaks_the_language_of_the_link_and_the_switch_changes_it():
     app = _app("zh")
     assert not app.exception

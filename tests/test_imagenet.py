@@ -5,7 +5,7 @@ import pytest
 from core.imagenet import CAT_CLASSES, DOG_CLASSES, class_name, class_names, is_cat, is_dog, search_classes
 
 
-def test_names_and_groups():
+def test_imagenet_has_1000_unique_names_and_the_cat_and_dog_groups():
     names = class_names()
     assert len(names) == 1000 and len(set(names)) == 1000
     assert class_name(284) == "Siamese cat" and class_name(340) == "zebra" and class_name(0) == "tench"

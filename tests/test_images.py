@@ -18,7 +18,7 @@ def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:
     return buffer.getvalue()
 
 
-def test_odd_shared_files(shared_data):
+def test_odd_files_load_by_their_content_and_bad_ones_are_named(shared_data):
     odd = shared_data / "odd"
     assert load_image_file(odd / "Abyssinian_34.jpg").shape == (202, 250, 3)  # a GIF named .jpg
     assert load_image_file(odd / "Abyssinian_5.jpg").shape == (150, 200, 3)  # an RGBA PNG named .jpg
@@ -93,7 +93,7 @@ def test_decompression_bomb_is_refused_from_its_header():
         load_image(_png_with_size(20000, 20000), "bomb.png")
 
 
-def test_empty_and_non_image_files():
+def test_empty_and_non_image_bytes_are_named_errors():
     with pytest.raises(ImageInputError, match="empty"):
         load_image(b"", "nothing.jpg")
     with pytest.raises(ImageInputError, match="notes.jpg is not an image"):

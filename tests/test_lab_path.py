@@ -34,6 +34,7 @@ def _links(at) -> list[str]:
     return [link.proto.label for link in at.get("page_link")]
 
 
+@pytest.mark.real_backbone
 def test_home_shows_the_four_steps_and_each_page_links_to_the_next():
     at = open_page("app_pages/home.py")
     assert not at.exception

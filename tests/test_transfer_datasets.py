@@ -134,7 +134,7 @@ def test_cats_vs_dogs_layout_skips_and_counts_broken_files(shared_data, tmp_path
     assert dataset.counts() == {"cat": 3, "dog": 4}  # the cut-short one is caught when decoded
 
 
-def test_image_folder_and_zip_upload(shared_data, tmp_path):
+def test_a_folder_and_its_zip_give_the_same_classes_and_skip_non_photos(shared_data, tmp_path):
     folder = tmp_path / "mine"
     for name, photos in (("cats", _pets(shared_data, "cat/*.jpg")[:2]), ("dogs", _pets(shared_data, "dog/*.jpg")[:3])):
         (folder / name).mkdir(parents=True)

@@ -89,7 +89,7 @@ def test_tflite_matches_keras_on_tiny_model_and_cli(tmp_path, capsys):
     np.testing.assert_allclose(run_tflite(out.read_bytes(), x), model(x), atol=1e-5)
 
 
-def test_report_json_and_markdown():
+def test_run_report_survives_json_and_shows_accuracy_and_confusion_in_markdown():
     evaluation = evaluate_probs(np.array([[0.9, 0.1], [0.3, 0.7], [0.6, 0.4]]), [0, 1, 1], ("cat", "dog"))
     report = run_report({"dataset": "mine", "task": "folders", "backbone": "efficientnet_lite0",
                          "classes": ("cat", "dog"), "settings": {"epochs": 20, "learning_rate": 0.001},
