@@ -250,9 +250,9 @@ def test_browser_own_classes_predict_download_and_reload(app_url, page, shared_d
     wait_until_idle(page)  # the previews are still being drawn: a click now can land on a button being replaced
     page.get_by_role("button", name="Add 6 photos to abyssinian").click()
     expect(page.get_by_text("Added 6 photos of Abyssinian to abyssinian.")).to_be_visible(timeout=60_000)
+    wait_until_idle(page)  # during the rerun the old and the new Train button are both on the page
     train = page.get_by_role("button", name="Train")
     expect(train).to_be_enabled(timeout=60_000)
-    wait_until_idle(page)
     train.click()
     expect(page.get_by_role("heading", name="Try it")).to_be_visible(timeout=180_000)
     unseen = str(bengals[10])  # not one of the six uploaded
