@@ -12,9 +12,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler
+from ui.session import session_id
 from ui.settings import lab_settings
 
 JOBS = "jobs"  # session key: {page slot: Job}
@@ -30,11 +30,6 @@ def scheduler(slots: int, inline: bool) -> Scheduler:
 
 def the_scheduler() -> Scheduler:
     return scheduler(lab_settings().heavy_slots, os.environ.get(INLINE) == "1")
-
-
-def session_id() -> str:
-    ctx = get_script_run_ctx()
-    return ctx.session_id if ctx else "no-session"
 
 
 def place_words(ahead: int, seconds: float | None) -> str:

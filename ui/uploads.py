@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.session_files import discard, new_upload_folder, sweep
+from ui.session import session_id
 from ui.settings import lab_settings
 
 LEDGER_KEY = "upload_ledger"
@@ -26,10 +27,9 @@ def uploads_root() -> Path:
     return Path(tempfile.gettempdir()) / f"transfer-lab-uploads-{os.getuid()}"
 
 
-def session_id() -> str:
-    """This browser session's id (a fixed name outside a running server, e.g. in AppTest)."""
-    ctx = st.runtime.scriptrunner.get_script_run_ctx()
-    return _folder_safe(ctx.session_id) if ctx is not None else "local"
+def folder_session_id() -> str:
+    """This session's id as a folder name."""
+    return _folder_safe(session_id())
 
 
 def _folder_safe(identifier: str) -> str:
@@ -41,7 +41,7 @@ def new_upload_dir(previous: str | None = None) -> Path:
     """A fresh folder for one upload of this session; the folder of the upload it replaces is deleted."""
     forget_upload_dir(previous)
     sweep_ended_sessions()
-    return new_upload_folder(uploads_root(), session_id())
+    return new_upload_folder(uploads_root(), folder_session_id())
 
 
 def forget_upload_dir(folder: str | Path | None) -> None:
@@ -58,7 +58,7 @@ def sweep_ended_sessions(now: float | None = None) -> list[str]:
         _last_sweep["at"] = now
     alive = _alive_sessions()
     alive = None if alive is None else {re.sub(r"[^A-Za-z0-9_-]", "_", sid) for sid in alive}
-    return [] if alive is None else sweep(uploads_root(), alive | {session_id()})
+    return [] if alive is None else sweep(uploads_root(), alive | {folder_session_id()})
 
 
 def _alive_sessions() -> set[str] | None:
