@@ -11,10 +11,12 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from core import image_param, regularisers, transforms
 from core.backbones import Backbone, get_spec
-from core.ideal import IdealConfig, Visualiser, class_weights, probabilities_scorer, second_opinion
 from core.transfer_model import assemble, build_head
+from core.visualise import image_param, regularisers, transforms
+from core.visualise.opinions import second_opinion
+from core.visualise.optimise import IdealConfig, Visualiser, class_weights
+from core.visualise.surgery import probabilities_scorer
 from tests.conftest import make_tiny_model
 
 SEED = tf.constant([0, 1], tf.int32)
@@ -278,7 +280,7 @@ def test_cli_refuses_a_bad_class_list(capsys):
 
 
 def test_naive_mode_config_keeps_the_lessons_recipe():
-    from core.ideal import mode_config
+    from core.visualise.optimise import mode_config
 
     naive = mode_config("naive", classes=(284,), total_variation=0.0)
     assert (naive.learning_rate, naive.total_variation) == (0.01, 1.0)
