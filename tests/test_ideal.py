@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 
 import keras
 import numpy as np
@@ -14,7 +16,7 @@ from PIL import Image
 from core.backbones import Backbone, get_spec
 from core.transfer_model import assemble, build_head
 from core.visualise import image_param, regularisers, transforms
-from core.visualise.opinions import second_opinion
+from core.visualise.opinions import Opinion, second_opinion
 from core.visualise.optimise import IdealConfig, Visualiser, class_weights
 from core.visualise.surgery import probabilities_scorer
 from tests.conftest import make_tiny_model
@@ -175,6 +177,15 @@ def test_same_seed_same_image_other_seed_other_image():
     assert not np.array_equal(first, other)
 
 
+
+def test_parallel_runs_on_one_visualiser_share_no_optimiser_state():
+    vis = Visualiser(make_tiny_model(2, 8))
+    alone = list(vis.run(_tiny_config(steps=6)))[-1].image
+    with ThreadPoolExecutor(2) as pool:
+        images = list(pool.map(lambda _: list(vis.run(_tiny_config(steps=6)))[-1].image, range(2)))
+    for image in images:
+        np.testing.assert_array_equal(image, alone)
+
 def test_regularisers_are_charted_by_name_with_their_weights():
     record = list(Visualiser(make_tiny_model(2, 8)).run(_tiny_config(steps=2, total_variation=2.0, l2=1.0)))[-1]
     assert record.losses["total_variation"] > 0 and record.losses["l2"] >= 0 and record.losses["blur"] == 0
@@ -251,6 +262,13 @@ def test_second_opinion_reports_each_network_and_flags_the_maker():
         assert 0 < opinion.target_prob < 1 and opinion.top_prob >= opinion.target_prob / 2
         assert opinion.top_label
 
+
+
+def test_an_opinion_as_a_dict_carries_every_field():
+    opinion = Opinion("EfficientNet-Lite0", 0.25, "tabby", 0.5, made_on=True)
+    assert opinion.as_dict() == {"backbone": "EfficientNet-Lite0", "target_prob": 0.25, "top_label": "tabby",
+                                 "top_prob": 0.5, "made_on": True}
+    assert set(opinion.as_dict()) == {f.name for f in fields(Opinion)}
 
 # --- command line -----------------------------------------------------------------------------------------
 

@@ -11,8 +11,8 @@ Two recipes, so a learner can compare them:
   cross-entropy of the target plus total variation. It fools the network with noise.
 
 ``Visualiser.run`` is a generator of ``StepRecord``s, so a page animates it, the CLI
-prints progress and tests consume it headless. Each step is one pure compiled
-function of (parameters, Adam moments, seed): no Python state changes inside it.
+prints progress and tests consume it headless. Each step's gradient is one pure compiled
+function of (parameters, seed); a Keras Adam owned by the run applies it.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ from core.visualise.surgery import logits_scorer, probabilities_scorer
 from core.visualise.transforms import compose, jitter, rotate, scale
 
 MODES = ("recognisable", "naive")
-_ADAM_B1, _ADAM_B2, _ADAM_EPS = 0.9, 0.999, 1e-8
+# Keras adds epsilon to sqrt(v), not to sqrt(v_hat) as Kingma and Ba's 1e-8 does: this one makes the first step,
+# where near-zero gradients of the high frequencies are kicked or not, the same as the tuned recipe's Adam.
+_KERAS_EPSILON = 1e-8 * (1 - 0.999) ** 0.5
 
 
 @dataclass(frozen=True)
@@ -197,15 +199,13 @@ class Visualiser(Classifier):
         if max(config.classes) >= self.num_classes:
             raise ValueError(f"class {max(config.classes)} does not exist: {self.name} has {self.num_classes}")
         step_fn = self.step_function(config.recipe())
-        params = tf.constant(_init_params(config))
-        moments = (tf.zeros_like(params), tf.zeros_like(params))
+        params, apply = _optimiser(config)
         weights = tf.constant(class_weights(config.classes, self.num_classes))
         reg_weights = tf.constant(config.regulariser_weights(), tf.float32)
-        lr = tf.constant(config.learning_rate, tf.float32)
         for step in range(1, config.total_steps + 1):
             seed = tf.constant([config.seed, step], tf.int32)
-            params, moments, image, metrics = step_fn(params, moments, tf.constant(float(step)), seed,
-                                                      weights, reg_weights, lr)
+            grad, image, metrics = step_fn(tf.convert_to_tensor(params), seed, weights, reg_weights)
+            apply(grad)
             if step % config.record_every == 0 or step == config.total_steps:
                 yield _record(step, config.total_steps, image, metrics)
 
@@ -227,8 +227,8 @@ def make_step(score_fn, recipe: tuple, input_size: int):
         input_size: the network's input side; the image is resized to it.
 
     Returns:
-        A ``tf.function`` ``(params, (m, v), t, seed, class_weights, reg_weights, lr)
-        -> (params, (m, v), image, metrics)``.
+        A ``tf.function`` ``(params, seed, class_weights, reg_weights) -> (gradient, image, metrics)``;
+        the caller's optimizer applies the gradient.
     """
     mode, size, shift, zoom, degrees, decay_power, active = recipe
     recognisable = mode == "recognisable"
@@ -241,7 +241,7 @@ def make_step(score_fn, recipe: tuple, input_size: int):
         return image_param.pixel_image(params, size)
 
     @tf.function(reduce_retracing=True)
-    def step(params, moments, t, seed, weights, reg_weights, lr):
+    def step(params, seed, weights, reg_weights):
         with tf.GradientTape() as tape:
             tape.watch(params)
             image = to_image(params)
@@ -256,11 +256,10 @@ def make_step(score_fn, recipe: tuple, input_size: int):
                         for i, r in enumerate(REGULARISERS)}
             total = objective + tf.add_n(list(weighted.values()))
         grad = tape.gradient(total, params)
-        params, moments = _adam(params, grad, moments, t, lr)
         metrics = {"objective": objective, **weighted, "total": total,
                    "logit": tf.reduce_sum(weights * scores[0]),
                    "prob": tf.reduce_sum(tf.cast(weights > 0, probs.dtype) * probs[0])}
-        return params, moments, image, metrics
+        return grad, image, metrics
 
     return step
 
@@ -286,13 +285,14 @@ def _objective(scores, weights, recognisable: bool):
     return -tf.reduce_sum(weights * tf.nn.log_softmax(scores))
 
 
-def _adam(params, grad, moments, t, lr):
-    """One Adam update (Kingma and Ba), written out so the step stays a pure function."""
-    m = _ADAM_B1 * moments[0] + (1 - _ADAM_B1) * grad
-    v = _ADAM_B2 * moments[1] + (1 - _ADAM_B2) * tf.square(grad)
-    m_hat = m / (1 - _ADAM_B1 ** t)
-    v_hat = v / (1 - _ADAM_B2 ** t)
-    return params - lr * m_hat / (tf.sqrt(v_hat) + _ADAM_EPS), (m, v)
+def _optimiser(config: IdealConfig):
+    """A fresh parameter variable and its Adam update, owned by one run so concurrent runs share nothing mutable."""
+    params = keras.Variable(_init_params(config), name="image_parameters")
+    optimizer = keras.optimizers.Adam(learning_rate=config.learning_rate, beta_1=0.9, beta_2=0.999,
+                                      epsilon=_KERAS_EPSILON)
+    optimizer.build([params])
+    # Compiled once per run (milliseconds on the small graph): called eagerly, Keras's apply costs ~13 ms a step.
+    return params, tf.function(lambda grad: optimizer.apply([grad], [params]))
 
 
 def _init_params(config: IdealConfig) -> np.ndarray:
