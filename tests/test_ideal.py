@@ -264,6 +264,21 @@ def test_second_opinion_reports_each_network_and_flags_the_maker():
 
 
 
+
+def test_the_visualiser_and_the_attacker_share_one_classifier():
+    from core.attack.attack import Attacker
+    from core.classifier import Classifier
+
+    model = make_tiny_model(2, 8)
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3)).astype(np.float32)
+    vis, attacker = Visualiser(model, name="tiny"), Attacker(model, name="tiny")
+    assert isinstance(vis, Classifier) and isinstance(attacker, Classifier)
+    assert (vis.input_size, vis.num_classes) == (attacker.input_size, attacker.num_classes) == (8, 2)
+    np.testing.assert_allclose(vis.probabilities(pixels), attacker.probabilities(pixels), rtol=1e-6)
+    np.testing.assert_allclose(vis.probabilities(pixels).sum(axis=-1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="outputs must be"):
+        Visualiser(model, outputs="scores")
+
 def test_an_opinion_as_a_dict_carries_every_field():
     opinion = Opinion("EfficientNet-Lite0", 0.25, "tabby", 0.5, made_on=True)
     assert opinion.as_dict() == {"backbone": "EfficientNet-Lite0", "target_prob": 0.25, "top_label": "tabby",
