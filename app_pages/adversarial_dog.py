@@ -7,18 +7,10 @@ import time
 import numpy as np
 import streamlit as st
 
-from core.adversarial import (
-    TARGET_GROUPS,
-    AttackConfig,
-    SurvivalSettings,
-    amplification_factor,
-    amplify,
-    attack,
-    epsilon_sweep,
-    measure,
-    survival,
-    transfer,
-)
+from core.attack.attack import TARGET_GROUPS, AttackConfig, amplification_factor, amplify, attack, measure
+from core.attack.survival import SurvivalSettings, survival
+from core.attack.sweep import epsilon_sweep
+from core.attack.transfer import transfer
 from core.imagenet import class_name, search_classes
 from core.images import to_png_bytes
 from ui.adversarial import (

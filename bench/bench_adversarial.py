@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.adversarial import AttackConfig, Attacker, resize_to, run_attack  # noqa: E402
+from core.attack.attack import AttackConfig, Attacker, run_attack  # noqa: E402
+from core.attack.transfer import resize_to  # noqa: E402
 from core.backbones import load_backbone  # noqa: E402
 from core.imagenet import CAT_CLASSES, class_name  # noqa: E402
 from core.images import IMAGE_SUFFIXES, load_image_file, to_png_bytes  # noqa: E402

@@ -25,8 +25,9 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from core.backbones import load_backbone  # noqa: E402
-from core.ideal import IdealConfig, Visualiser, judge, mode_config  # noqa: E402
 from core.imagenet import CAT_CLASSES, class_name  # noqa: E402
+from core.visualise.opinions import judge  # noqa: E402
+from core.visualise.optimise import IdealConfig, Visualiser, mode_config  # noqa: E402
 
 # (target classes, classes whose summed Lite2 probability is reported)
 TARGETS = (((284,), CAT_CLASSES), ((340,), (340,)), ((281,), CAT_CLASSES), ((1,), (1,)))

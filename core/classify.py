@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -18,7 +18,7 @@ class Prediction:
     prob: float
 
     def as_dict(self) -> dict:
-        return {"index": self.index, "label": self.label, "prob": self.prob}
+        return asdict(self)
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

@@ -4,31 +4,27 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import fields, replace
 
 import keras
 import numpy as np
 import pytest
 
-from core.adversarial import (
+from core.attack.attack import (
     AttackConfig,
     Attacker,
-    SurvivalSettings,
     _project,
     amplification_factor,
     amplify,
     attack,
     attack_batch,
-    blur,
-    epsilon_sweep,
-    jpeg,
     measure,
     norms,
-    resize_round_trip,
-    resize_to,
     run_attack,
-    survival,
-    transfer,
 )
+from core.attack.survival import SurvivalSettings, blur, jpeg, resize_round_trip, survival
+from core.attack.sweep import epsilon_sweep
+from core.attack.transfer import resize_to, transfer
 from core.cli.attack import target_arg
 from core.images import load_image_file
 from tests.conftest import make_tiny_model
@@ -231,6 +227,36 @@ def test_epsilon_sweep_streams_progress_and_rates(tiny_attacker, rng):
     assert points[2].successes == already
     assert points[5].successes >= points[2].successes
     assert points[5].rate == points[5].successes / 5
+
+
+def test_the_sweep_keeps_every_attack_setting_but_the_budget(tiny_attacker, rng, monkeypatch):
+    import core.attack.sweep as sweep
+
+    seen = []
+
+    def fake_batch(attacker, images, config):
+        seen.append(config)
+        return {"success": np.zeros(len(images), bool)}
+
+    monkeypatch.setattr(sweep, "attack_batch", fake_batch)
+    values = {"method": "pgd", "eps": 3, "steps": 7, "step_size": 2, "target": (1,), "random_start": True, "seed": 9}
+    assert set(values) == {f.name for f in fields(AttackConfig)}, "give the new AttackConfig field a test value"
+    config = AttackConfig(**values)
+    list(sweep.epsilon_sweep(tiny_attacker, list(rng.integers(0, 256, (2, 8, 8, 3)).astype(np.uint8)), [5], config))
+    assert seen and all(c == replace(config, eps=5) for c in seen)
+    assert {f.name: getattr(seen[0], f.name) for f in fields(AttackConfig)} == {**values, "eps": 5}
+
+
+def test_the_final_record_copies_every_field_of_the_best_step(tiny_attacker, photo):
+    records = list(attack(tiny_attacker, photo, AttackConfig(eps=10, steps=4, target=(1,))))
+    final, best = records[-1], next(r for r in records[:-1] if r.step == records[-1].step)
+    for f in fields(final):
+        mine, theirs = getattr(final, f.name), getattr(best, f.name)
+        if isinstance(mine, np.ndarray):
+            np.testing.assert_array_equal(mine, theirs)
+        elif f.name not in ("final", "seconds"):
+            assert mine == theirs, f.name
+    assert final.final and final.seconds > 0
 
 
 def test_cli_target_takes_class_ids_or_untargeted_and_refuses_the_rest():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import fields
 
 import keras
 import numpy as np
@@ -11,10 +13,12 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from core import image_param, regularisers, transforms
 from core.backbones import Backbone, get_spec
-from core.ideal import IdealConfig, Visualiser, class_weights, probabilities_scorer, second_opinion
 from core.transfer_model import assemble, build_head
+from core.visualise import image_param, regularisers, transforms
+from core.visualise.opinions import Opinion, second_opinion
+from core.visualise.optimise import IdealConfig, Visualiser, class_weights
+from core.visualise.surgery import probabilities_scorer
 from tests.conftest import make_tiny_model
 
 SEED = tf.constant([0, 1], tf.int32)
@@ -173,6 +177,15 @@ def test_same_seed_same_image_other_seed_other_image():
     assert not np.array_equal(first, other)
 
 
+
+def test_parallel_runs_on_one_visualiser_share_no_optimiser_state():
+    vis = Visualiser(make_tiny_model(2, 8))
+    alone = list(vis.run(_tiny_config(steps=6)))[-1].image
+    with ThreadPoolExecutor(2) as pool:
+        images = list(pool.map(lambda _: list(vis.run(_tiny_config(steps=6)))[-1].image, range(2)))
+    for image in images:
+        np.testing.assert_array_equal(image, alone)
+
 def test_regularisers_are_charted_by_name_with_their_weights():
     record = list(Visualiser(make_tiny_model(2, 8)).run(_tiny_config(steps=2, total_variation=2.0, l2=1.0)))[-1]
     assert record.losses["total_variation"] > 0 and record.losses["l2"] >= 0 and record.losses["blur"] == 0
@@ -250,6 +263,28 @@ def test_second_opinion_reports_each_network_and_flags_the_maker():
         assert opinion.top_label
 
 
+
+
+def test_the_visualiser_and_the_attacker_share_one_classifier():
+    from core.attack.attack import Attacker
+    from core.classifier import Classifier
+
+    model = make_tiny_model(2, 8)
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3)).astype(np.float32)
+    vis, attacker = Visualiser(model, name="tiny"), Attacker(model, name="tiny")
+    assert isinstance(vis, Classifier) and isinstance(attacker, Classifier)
+    assert (vis.input_size, vis.num_classes) == (attacker.input_size, attacker.num_classes) == (8, 2)
+    np.testing.assert_allclose(vis.probabilities(pixels), attacker.probabilities(pixels), rtol=1e-6)
+    np.testing.assert_allclose(vis.probabilities(pixels).sum(axis=-1), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="outputs must be"):
+        Visualiser(model, outputs="scores")
+
+def test_an_opinion_as_a_dict_carries_every_field():
+    opinion = Opinion("EfficientNet-Lite0", 0.25, "tabby", 0.5, made_on=True)
+    assert opinion.as_dict() == {"backbone": "EfficientNet-Lite0", "target_prob": 0.25, "top_label": "tabby",
+                                 "top_prob": 0.5, "made_on": True}
+    assert set(opinion.as_dict()) == {f.name for f in fields(Opinion)}
+
 # --- command line -----------------------------------------------------------------------------------------
 
 
@@ -278,7 +313,7 @@ def test_cli_refuses_a_bad_class_list(capsys):
 
 
 def test_naive_mode_config_keeps_the_lessons_recipe():
-    from core.ideal import mode_config
+    from core.visualise.optimise import mode_config
 
     naive = mode_config("naive", classes=(284,), total_variation=0.0)
     assert (naive.learning_rate, naive.total_variation) == (0.01, 1.0)

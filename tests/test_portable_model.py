@@ -27,11 +27,11 @@ from core.export import (
     tflite_bytes,
     write_bundle,
 )
-from core.ideal import probabilities_scorer
 from core.images import center_crop_resize, load_image_file
 from core.training import HeadSettings, train_head
 from core.transfer import export_model, flat_classifier, predict_probs
 from core.transfer_model import ClassLabels, build_head
+from core.visualise.surgery import probabilities_scorer
 from tests.conftest import make_tiny_model
 
 CLASSES = ["tabby cat", "beagle", "ünïcode"]

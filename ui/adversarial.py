@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.adversarial import Attacker
+from core.attack.attack import Attacker
 from core.backbones import get_spec
 from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from ui.common import Photo, backbone_availability, cached_backbone

@@ -13,10 +13,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.backbones import get_spec
-from core.ideal import IdealConfig, Visualiser, judge_model, mode_config, second_opinion, target_label
 from core.imagenet import CAT_CLASSES, class_name, search_classes
 from core.images import to_png_bytes
 from core.jobs import STOPPED
+from core.visualise.opinions import judge_model, second_opinion, target_label
+from core.visualise.optimise import IdealConfig, Visualiser, mode_config
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
 from ui.jobs import INLINE, job_of, job_ui, start_job, take_finished
 from ui.settings import lab_settings

@@ -43,7 +43,7 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Attacks the photo, saves the three PNGs and reports what the saved files are classified as."""
-    from core.adversarial import AttackConfig, Attacker, amplification_factor, amplify, attack, measure
+    from core.attack.attack import AttackConfig, Attacker, amplification_factor, amplify, attack, measure
     from core.backbones import load_backbone
     from core.images import load_image_file, to_png_bytes
 

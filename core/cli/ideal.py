@@ -37,8 +37,9 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Runs the visualisation, saves the PNG and reports the target probability measured on it."""
     from core.backbones import load_backbone
-    from core.ideal import Visualiser, judge, mode_config
     from core.images import load_image_file
+    from core.visualise.opinions import judge
+    from core.visualise.optimise import Visualiser, mode_config
 
     config = mode_config(args.mode, classes=args.classes, steps=args.steps, size=args.size,
                          seed=args.seed, record_every=32)

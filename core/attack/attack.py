@@ -16,20 +16,18 @@ succeeds when the top-1 class changes.
 
 from __future__ import annotations
 
-import io
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import tensorflow as tf  # Keras 3 runs on TensorFlow here; input gradients need its tape.
-from PIL import Image, ImageFilter
 
+from core.classifier import LOG_FLOOR, Classifier
 from core.classify import Prediction, top_k
-from core.imagenet import CAT_CLASSES, DOG_CLASSES, class_name
+from core.imagenet import CAT_CLASSES, DOG_CLASSES
 
 METHODS = ("pgd", "fgsm")
 TARGET_GROUPS = {"any cat": CAT_CLASSES, "any dog": DOG_CLASSES}
-_LOG_FLOOR = 1e-30
 
 
 @dataclass(frozen=True)
@@ -86,7 +84,7 @@ class AttackConfig:
         return max(1, -(-5 * int(self.eps) // (2 * self.steps)))
 
 
-class Attacker:
+class Attacker(Classifier):
     """A classifier ready to be attacked: its model and a compiled input-gradient function.
 
     Build one per model and keep it (the compiled function traces once, in about a
@@ -94,34 +92,12 @@ class Attacker:
     """
 
     def __init__(self, model, outputs: str = "logits", labels=None, name: str = ""):
-        """Wraps a pixels-in model.
-
-        Args:
-            model: Keras model from ``(n, size, size, 3)`` pixels in 0-255 to scores.
-            outputs: ``"logits"`` (ImageNet backbones) or ``"probabilities"`` (a trained head).
-            labels: class names in output order; ImageNet names when None.
-            name: what to call the classifier in tables.
-        """
-        if outputs not in ("logits", "probabilities"):
-            raise ValueError(f"outputs must be 'logits' or 'probabilities', got {outputs!r}")
-        self.model = model
-        self.outputs = outputs
-        self.labels = list(labels) if labels is not None else None
-        self.name = name or model.name
-        self.input_size = int(model.input_shape[1])
-        self.num_classes = int(model.output_shape[-1])
-        if self.labels is not None and len(self.labels) != self.num_classes:
-            raise ValueError(f"{len(self.labels)} labels for a model with {self.num_classes} outputs")
+        """Wraps a pixels-in model; the arguments are ``Classifier``'s."""
+        super().__init__(model, outputs, labels, name)
         pixels = tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)
         scores = tf.TensorSpec((None, self.num_classes), tf.float32)
         signs = tf.TensorSpec((None,), tf.float32)
         self._gradient = tf.function(self._objective_gradient, input_signature=(pixels, scores, signs))
-        self._forward = tf.function(self._log_probs, input_signature=(pixels,))
-
-    @classmethod
-    def for_backbone(cls, backbone) -> Attacker:
-        """An attacker of a loaded ImageNet ``Backbone``."""
-        return cls(backbone.model, "logits", None, backbone.spec.display_name)
 
     def warm_up(self) -> Attacker:
         """Traces the compiled functions now (about a second), so the first attack is as quick as the rest."""
@@ -130,32 +106,14 @@ class Attacker:
         self.probabilities(pixels)
         return self
 
-    def label(self, index: int) -> str:
-        """Name of one output class."""
-        return self.labels[index] if self.labels is not None else class_name(index)
-
-    def _log_probs(self, pixels):
-        """Log-probabilities of every class."""
-        scores = self.model(pixels, training=False)
-        if self.outputs == "logits":
-            return tf.nn.log_softmax(scores, axis=-1)
-        return tf.math.log(tf.maximum(tf.cast(scores, tf.float32), _LOG_FLOOR))
-
     def _objective_gradient(self, pixels, mask, direction):
         """Gradient of direction * log(summed probability of the masked classes), and the log-probs."""
         with tf.GradientTape() as tape:
             tape.watch(pixels)
             log_probs = self._log_probs(pixels)
-            group = tf.reduce_logsumexp(log_probs + tf.math.log(tf.maximum(mask, _LOG_FLOOR)), axis=-1)
+            group = tf.reduce_logsumexp(log_probs + tf.math.log(tf.maximum(mask, LOG_FLOOR)), axis=-1)
             objective = tf.reduce_sum(direction * group)
         return tape.gradient(objective, pixels), log_probs
-
-    def probabilities(self, pixels: np.ndarray, batch_size: int = 32) -> np.ndarray:
-        """Class probabilities of ``(n, size, size, 3)`` pixels."""
-        pixels = np.asarray(pixels, dtype=np.float32)
-        probs = np.concatenate([np.exp(self._forward(tf.constant(pixels[i:i + batch_size])).numpy().astype(np.float64))
-                                for i in range(0, len(pixels), batch_size)])
-        return probs / probs.sum(axis=-1, keepdims=True)
 
     def gradient(self, pixels: np.ndarray, mask: np.ndarray, direction: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Pixel gradient of the attack objective, and the probabilities at these pixels.
@@ -267,7 +225,7 @@ def attack(attacker: Attacker, image: np.ndarray, config: AttackConfig, k: int =
         if best_key is None or (bool(success[0]), float(score[0])) > best_key:
             best, best_key = record, (bool(success[0]), float(score[0]))
         yield record
-    yield _replace(best, final=True, seconds=time.perf_counter() - started)
+    yield replace(best, final=True, seconds=time.perf_counter() - started)
 
 
 def run_attack(attacker: Attacker, image: np.ndarray, config: AttackConfig, k: int = 5) -> AttackStep:
@@ -333,12 +291,6 @@ def norms(perturbation: np.ndarray) -> tuple[int, float]:
     return int(np.abs(delta).max(initial=0)), float(np.sqrt((delta ** 2).sum()))
 
 
-def _replace(record: AttackStep, **changes) -> AttackStep:
-    """A copy of a frozen record with some fields changed."""
-    values = {name: getattr(record, name) for name in record.__dataclass_fields__}
-    return AttackStep(**{**values, **changes})
-
-
 def amplify(perturbation: np.ndarray, factor: int) -> np.ndarray:
     """Makes a perturbation visible: mid-grey plus ``factor`` times the change, as ``uint8``.
 
@@ -384,159 +336,3 @@ def measure(attacker: Attacker, clean: np.ndarray, adversarial: np.ndarray, targ
         "l2": l2,
         "success": (top1 in group) if target else top1 != group[0],
     }
-
-
-# --- Does it survive? -------------------------------------------------------------------------------------------
-
-
-def jpeg(image: np.ndarray, quality: int = 75) -> np.ndarray:
-    """Re-compresses an 8-bit image as JPEG at a quality from 1 to 95."""
-    if not 1 <= quality <= 95:
-        raise ValueError(f"JPEG quality must be from 1 to 95, got {quality}")
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality))
-    return np.asarray(Image.open(io.BytesIO(buffer.getvalue()), formats=("JPEG",)).convert("RGB"), dtype=np.uint8)
-
-
-def resize_round_trip(image: np.ndarray, scale: float = 0.9) -> np.ndarray:
-    """Shrinks an image by ``scale`` and resizes it back (bilinear), as a re-upload might."""
-    if not 0.25 <= scale < 1:
-        raise ValueError(f"resize scale must be from 0.25 to below 1, got {scale}")
-    height, width = image.shape[:2]
-    small = Image.fromarray(image).resize((max(1, round(width * scale)), max(1, round(height * scale))),
-                                          Image.Resampling.BILINEAR)
-    return np.asarray(small.resize((width, height), Image.Resampling.BILINEAR), dtype=np.uint8)
-
-
-def blur(image: np.ndarray, radius: float = 0.5) -> np.ndarray:
-    """A slight Gaussian blur of the given radius in pixels."""
-    if not 0 < radius <= 5:
-        raise ValueError(f"blur radius must be above 0 and at most 5 pixels, got {radius}")
-    return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(radius)), dtype=np.uint8)
-
-
-@dataclass(frozen=True)
-class SurvivalSettings:
-    """How hard the survival checks shake the adversarial image."""
-
-    jpeg_quality: int = 75
-    resize_scale: float = 0.9
-    blur_radius: float = 0.5
-
-    def __post_init__(self):
-        jpeg(np.zeros((8, 8, 3), np.uint8), self.jpeg_quality)
-        resize_round_trip(np.zeros((8, 8, 3), np.uint8), self.resize_scale)
-        blur(np.zeros((8, 8, 3), np.uint8), self.blur_radius)
-
-
-def survival(attacker: Attacker, adversarial: np.ndarray, clean_top: int, target: tuple[int, ...],
-             settings: SurvivalSettings = SurvivalSettings()) -> list[dict]:
-    """Classifies the adversarial image after everyday changes: does the attack still win?
-
-    Args:
-        attacker: the attacked classifier.
-        adversarial: ``uint8`` attacked image.
-        clean_top: the clean photo's top-1 class (for untargeted attacks).
-        target: target classes; empty for untargeted.
-        settings: strength of each change.
-
-    Returns:
-        One row per check: ``{"check", "setting", "top_index", "top_label", "top_prob", "target_prob",
-        "survives"}``; the first row is the unchanged image.
-    """
-    variants = [
-        ("none (as saved)", "PNG, lossless", adversarial),
-        ("JPEG re-compression", f"quality {settings.jpeg_quality}", jpeg(adversarial, settings.jpeg_quality)),
-        ("small resize", f"to {settings.resize_scale:.0%} and back",
-         resize_round_trip(adversarial, settings.resize_scale)),
-        ("slight blur", f"Gaussian, radius {settings.blur_radius:g} px", blur(adversarial, settings.blur_radius)),
-    ]
-    probs = attacker.probabilities(np.stack([v[2] for v in variants]).astype(np.float32))
-    return [_outcome_row(attacker, {"check": check, "setting": setting}, p, clean_top, target)
-            for (check, setting, _), p in zip(variants, probs)]
-
-
-def _outcome_row(attacker, row: dict, probs: np.ndarray, clean_top: int, target: tuple[int, ...]) -> dict:
-    """Adds the top-1 class, target probability and whether the attack holds to a table row."""
-    top1 = int(probs.argmax())
-    group = list(target) if target else [clean_top]
-    holds = top1 in group if target else top1 != clean_top
-    return {**row, "top_index": top1, "top_label": attacker.label(top1), "top_prob": float(probs[top1]),
-            "target_prob": float(probs[group].sum()), "survives": bool(holds)}
-
-
-# --- Does it transfer? ------------------------------------------------------------------------------------------
-
-
-def resize_to(image: np.ndarray, size: int) -> np.ndarray:
-    """Resizes a prepared image to another network's input size (bicubic, no crop)."""
-    if image.shape[0] == size and image.shape[1] == size:
-        return image
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.BICUBIC), dtype=np.uint8)
-
-
-def transfer(attackers: list[Attacker], clean: np.ndarray, adversarial: np.ndarray,
-             target: tuple[int, ...]) -> list[dict]:
-    """Shows the adversarial image to other networks: does it fool them too?
-
-    Both images are resized (no crop) to each network's input size.
-
-    Args:
-        attackers: the other ImageNet classifiers.
-        clean: ``uint8`` clean photo as the attacked network saw it.
-        adversarial: ``uint8`` attacked image.
-        target: target classes; empty for untargeted (fooled = top-1 changed).
-
-    Returns:
-        One row per network: ``{"network", "clean_label", "clean_prob", "top_index", "top_label", "top_prob",
-        "target_prob", "survives"}`` (``survives``: the attack also works on this network).
-    """
-    rows = []
-    for other in attackers:
-        pair = np.stack([resize_to(clean, other.input_size), resize_to(adversarial, other.input_size)])
-        probs = other.probabilities(pair.astype(np.float32))
-        clean_top = int(probs[0].argmax())
-        row = {"network": other.name, "clean_label": other.label(clean_top), "clean_prob": float(probs[0][clean_top])}
-        rows.append(_outcome_row(other, row, probs[1], clean_top, target))
-    return rows
-
-
-# --- Epsilon sweep ----------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepPoint:
-    """Progress of an epsilon sweep: successes so far at one budget."""
-
-    eps: int
-    done: int
-    successes: int
-    total: int
-
-    @property
-    def rate(self) -> float:
-        return self.successes / self.done if self.done else 0.0
-
-
-def epsilon_sweep(attacker: Attacker, images: list[np.ndarray], eps_values, config: AttackConfig,
-                  batch_size: int = 4):
-    """Success rate against the budget, over a set of prepared photos.
-
-    Args:
-        attacker: the classifier to fool.
-        images: ``uint8`` photos prepared for it.
-        eps_values: budgets in levels; 0 measures photos that are already the target.
-        config: the other attack settings (its ``eps`` is replaced).
-        batch_size: photos attacked together.
-
-    Yields:
-        A ``SweepPoint`` after each batch; the last one for each budget has ``done == total``.
-    """
-    images = np.stack(images) if len(images) else np.zeros((0, attacker.input_size, attacker.input_size, 3), np.uint8)
-    for eps in eps_values:
-        cfg = AttackConfig(config.method, int(eps), config.steps, config.step_size, config.target,
-                           config.random_start, config.seed)
-        successes = 0
-        for start in range(0, len(images), batch_size):
-            successes += int(attack_batch(attacker, images[start:start + batch_size], cfg)["success"].sum())
-            yield SweepPoint(int(eps), min(start + batch_size, len(images)), successes, len(images))
