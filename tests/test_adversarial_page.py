@@ -21,7 +21,7 @@ def _texts(at) -> str:
 
 
 def _folder(at, folder, file_name):
-    at.radio(key="adv_where").set_value("A folder of photos").run()
+    at.radio(key="adv_where").set_value("folder").run()
     at.text_input(key="adv_folder").set_value(str(folder)).run()
     select = at.selectbox(key="adv_folder_file")
     select.set_value(next(o for o in select.options if o == file_name)).run()
@@ -45,7 +45,7 @@ def test_page_opens_on_a_bundled_dog_and_the_attack_runs_without_an_upload():
 @pytest.mark.real_backbone
 def test_a_folder_that_does_not_exist_gets_a_clear_message(tmp_path):
     at = _page()
-    at.radio(key="adv_where").set_value("A folder of photos").run()
+    at.radio(key="adv_where").set_value("folder").run()
     at.text_input(key="adv_folder").set_value(str(tmp_path / "nowhere")).run()
     assert not at.exception
     assert any("is not a folder" in e.value for e in at.error)
@@ -63,7 +63,7 @@ def test_folder_photo_attack_turns_the_leonberger_into_a_siamese_cat(shared_data
     assert "Largest change of any pixel: **2 levels of 255**" in text
     assert len(at.get("download_button")) == 1
     survival = at.dataframe[0].value
-    assert list(survival["check"]) == ["none (as saved)", "JPEG re-compression", "small resize", "slight blur"]
+    assert list(survival["change"]) == ["none (as saved)", "JPEG re-compression", "small resize", "slight blur"]
     assert survival["attack"].iloc[0].startswith("✅")
 
 
@@ -80,7 +80,7 @@ def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_cur
     at.run()
     _folder(at, shared_data / "singles", "dog_samoyed_fullbody.jpg")
     assert "Your classifier: my cat" in at.selectbox(key="adv_target").options
-    at.selectbox(key="adv_target").set_value("Your classifier: my cat").run()
+    at.selectbox(key="adv_target").set_value("own:1").run()
     at.slider(key="adv_eps").set_value(16).run()
     at.button(key="adv_run").click().run()
     assert not at.exception
@@ -91,9 +91,9 @@ def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_cur
     at.slider(key="adv_sweep_limit").set_value(3).run()
     at.button(key="adv_sweep_run").click().run()
     assert not at.exception
-    sweep = at.session_state["adv_sweep"]
-    assert sorted(sweep["curve"]) == [0, 16] and all(done == 3 for _, done in sweep["curve"].values())
-    assert sweep["curve"][16][0] >= sweep["curve"][0][0]
+    sweep = at.session_state["adversarial"].sweep
+    assert sorted(sweep.curve) == [0, 16] and all(done == 3 for _, done in sweep.curve.values())
+    assert sweep.curve[16][0] >= sweep.curve[0][0]
 
 
 @pytest.mark.browser
