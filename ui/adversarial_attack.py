@@ -50,7 +50,7 @@ class Victim:
 def choose_photo():
     """The dog photo: upload, camera, a sample, or a file from a folder (a downloaded dataset)."""
     source = st.radio(t("adversarial.where"), ["photo", "folder"], horizontal=True, key="adv_where",
-                      format_func=_where)
+                      format_func={"photo": t("adversarial.where_photo"), "folder": t("adversarial.where_folder")}.get)
     if source == "folder":
         folder = folder_ui(t("adversarial.folder_label"), "adv_folder")
         if not folder:
@@ -67,16 +67,14 @@ def choose_photo():
     return photos[0] if photos else None
 
 
-def _where(source: str) -> str:
-    return t("adversarial.where_folder") if source == "folder" else t("adversarial.where_photo")
-
-
 def choose_target(trained: dict | None) -> Target:
     """ImageNet presets, a searched class, or the learner's own classes (values stay when the language changes)."""
     options = ["siamese", "any_cat", "untargeted", "search"]
     if trained:
         options += [f"own:{i}" for i in range(len(trained["classes"]))] + ["own:untargeted"]
-    choice = st.selectbox(t("adversarial.target"), options, key="adv_target", format_func=lambda o: _option(o, trained),
+    # labels are looked up now, in this run's language (a format_func may be called outside the run)
+    names = {option: _option(option, trained) for option in options}
+    choice = st.selectbox(t("adversarial.target"), options, key="adv_target", format_func=names.get,
                           help=t("adversarial.target_help"))
     if choice.startswith("own:"):
         index = choice.removeprefix("own:")
@@ -109,8 +107,8 @@ def _searched_target() -> Target:
     if not hits:
         st.warning(t("adversarial.search_miss", query=query, fallback=class_label(SIAMESE, None)))
         return Target("imagenet", (SIAMESE,))
-    index = st.selectbox(t("adversarial.search_class"), hits, key="adv_class",
-                         format_func=lambda i: t("adversarial.target_class", name=class_label(i, None), index=i))
+    names = {i: t("adversarial.target_class", name=class_label(i, None), index=i) for i in hits}
+    index = st.selectbox(t("adversarial.search_class"), hits, key="adv_class", format_func=names.get)
     return Target("imagenet", (index,))
 
 

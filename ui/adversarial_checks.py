@@ -14,6 +14,7 @@ from core.attack.attack import AttackConfig
 from core.attack.survival import SurvivalSettings, survival
 from core.attack.sweep import epsilon_sweep
 from core.attack.transfer import transfer
+from core.backbones import get_spec
 from core.jobs import STOPPED
 from ui.adversarial import (
     AttackResult,
@@ -113,7 +114,8 @@ def transfer_ui() -> None:
         st.info(t("adversarial.transfer_own"))
         return
     others = other_available_backbones(result.backbone)
-    st.caption(t("adversarial.transfer_caption", networks=", ".join(others) or t("adversarial.none")))
+    names = ", ".join(get_spec(name).display_name for name in others)
+    st.caption(t("adversarial.transfer_caption", networks=names or t("adversarial.none")))
     finish_transfer()
     if others and st.button(t("adversarial.transfer_run"), key="adv_transfer_run"):
         if start_job(TRANSFER_SLOT, "transfer", t("adversarial.job_transfer"), transfer_steps(result, others),
