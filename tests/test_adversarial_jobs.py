@@ -134,8 +134,9 @@ def test_stop_during_a_sweep_keeps_the_points_measured_so_far(mock_attackers):
         time.sleep(0.05)
     assert job.state == STOPPED
     sweep = sweep_from_job(job)
-    # Stop ends the job after the step it was in (epsilon 2): both points stay, epsilon 4 is never measured
-    assert sweep.stopped and list(sweep.curve) == [0, 2] and all(done == 3 for _, done in sweep.curve.values())
+    # Stop ends the job after the step it was in (epsilon 0's second batch): that point stays, complete over
+    # the 3 photos; epsilons 2 and 4 are never measured
+    assert sweep.stopped and sweep.curve == {0: (sweep.curve[0][0], 3)}
     assert sweep.photos == 3
 
 

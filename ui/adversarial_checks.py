@@ -139,7 +139,8 @@ def sweep_steps(attacker, images, eps_values, config: AttackConfig, target: Targ
     def steps():
         curve, total = {}, len(images) * len(eps_values)
         finished = 0
-        for point in epsilon_sweep(attacker, images, sorted(eps_values), config):
+        # batches of 2: a Stop or a new point comes every few seconds, not after 4 photos' worth of steps
+        for point in epsilon_sweep(attacker, images, sorted(eps_values), config, batch_size=2):
             curve[point.eps] = (point.successes, point.done)
             yield {"sweep": SweepResult(dict(curve), config.method, target, labels, total_photos),
                    "done": (finished + point.done) / total}
