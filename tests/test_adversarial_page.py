@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import make_tiny_model, open_page, wait_until_idle
+from tests.conftest import make_tiny_model, open_page, running_app, wait_until_idle
 
 PAGE = "app_pages/adversarial_dog.py"
 
@@ -123,3 +125,48 @@ def test_browser_upload_a_dog_and_watch_the_prediction_flip(app_url, page, share
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the adversarial PNG").click()
     assert download.value.suggested_filename == "adversarial_pgd_eps2.png"
+
+
+@pytest.mark.browser
+@pytest.mark.real_backbone
+@pytest.mark.timeout(1200)  # two learners on one server: slow on a busy 2-core machine
+def test_browser_classroom_a_second_learner_waits_while_the_first_sweeps_and_stop_keeps_the_points(
+        browser, tmp_path, shared_data):
+    from playwright.sync_api import expect
+
+    env = {"TRANSFER_LAB_MODE": "classroom", "TRANSFER_LAB_DATA_DIRS": str(shared_data)}
+    with running_app(tmp_path, env) as url:
+        first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
+        for page in (first, second):
+            page.goto(f"{url}/adversarial_dog?lang=en")
+            expect(page.get_by_text("sees Leonberg")).to_be_visible(timeout=240_000)
+            wait_until_idle(page)
+        first.get_by_role("button", name="Run the attack").click()
+        verdict = first.get_by_text("The attack worked")
+        expect(verdict).to_be_visible(timeout=240_000)
+        expect(first.get_by_text("JPEG re-compression")).to_be_attached(timeout=120_000)  # the survival job ran
+        wait_until_idle(first)
+        said = verdict.inner_text()
+        slider = first.get_by_test_id("stSlider").filter(has_text="JPEG quality").get_by_role("slider")
+        slider.focus()
+        slider.press("ArrowLeft")
+        expect(first.get_by_text("quality 74")).to_be_attached(timeout=120_000)
+        wait_until_idle(first)
+        assert verdict.inner_text() == said  # same result, same measured seconds: the attack was not rerun
+        folder = first.get_by_test_id("stSelectbox").filter(has_text="Folder of photos for the sweep")
+        folder.get_by_role("combobox").fill("pets-mini/dog")
+        first.keyboard.press("Enter")
+        wait_until_idle(first)
+        first.get_by_role("button", name="Run the sweep").click()
+        expect(first.get_by_text("Epsilon sweep is running")).to_be_visible(timeout=120_000)
+        second.get_by_role("button", name="Run the attack").click()
+        expect(second.get_by_text("1 job ahead of you")).to_be_visible(timeout=60_000)
+        expect(second.get_by_role("button", name="Cancel")).to_be_visible()
+        expect(first.get_by_text(re.compile(r"Epsilon sweep is running: \d+%"))).to_be_visible(timeout=240_000)
+        first.get_by_role("button", name="Stop").click()
+        expect(first.get_by_text("You stopped the sweep")).to_be_visible(timeout=300_000)
+        expect(first.locator(".js-plotly-plot").get_by_text("PGD success rate towards Siamese cat")).to_be_visible()
+        expect(second.get_by_text("The attack worked")).to_be_visible(timeout=300_000)
+        assert "Traceback" not in (tmp_path / "server.log").read_text()
+        first.context.close()
+        second.context.close()
