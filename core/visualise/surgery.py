@@ -19,7 +19,7 @@ def probabilities_scorer(model: keras.Model):
     """Scores of a pixels-to-probabilities model (a trained head).
 
     Uses the pre-softmax input of the final softmax Dense layer when the model is
-    ``core.transfer_model.assemble``'s chain; otherwise the log-probability.
+    ``core.transfer.model.assemble``'s chain; otherwise the log-probability.
 
     Args:
         model: pixels to class probabilities.

@@ -20,8 +20,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-import core.backbones  # noqa: F401  (registers CaffePreprocess for loading)
-from core.transfer_model import class_names
+import core.models.backbones  # noqa: F401  (registers CaffePreprocess for loading)
+from core.transfer.model import class_names
 
 LABELS_FILE = "labels.txt"
 MODEL_FILE = "model.keras"
@@ -392,7 +392,7 @@ def run_report(run: dict) -> dict:
 
     Args:
         run: keys ``dataset``, ``task``, ``backbone``, ``classes``, ``settings`` (dict), ``train_count``,
-            ``val_count``, ``evaluation`` (``core.evaluation.Evaluation``), ``history``, optionally ``fine_tune``.
+            ``val_count``, ``evaluation`` (``Evaluation``), ``history``, optionally ``fine_tune``.
 
     Returns:
         The report dictionary.

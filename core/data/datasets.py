@@ -2,7 +2,7 @@
 
 A ``Dataset`` is a list of ``Sample`` (a file or an in-memory photo with its
 class index) and the class names. Nothing is decoded here: photos are read
-when their embeddings are computed (``core.embeddings``), where unreadable
+when their embeddings are computed (``core.data.embeddings``), where unreadable
 ones are skipped and counted.
 """
 
@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from core.archives import dataset_root, extract_tar, extract_zip
-from core.downloads import NoNetworkError, cache_dir, download, exclusive, install_extracted, is_complete
-from core.images import IMAGE_SUFFIXES, PIL_FORMATS
+from core.data.archives import dataset_root, extract_tar, extract_zip
+from core.data.downloads import NoNetworkError, cache_dir, download, exclusive, install_extracted, is_complete
+from core.data.images import IMAGE_SUFFIXES, PIL_FORMATS
 
 TASKS = ("species", "breeds", "folders")
 OXFORD_BASE = "https://www.robots.ox.ac.uk/~vgg/data/pets/data/"
@@ -29,7 +29,7 @@ OXFORD_ARCHIVES = (("images.tar.gz", "5c4f3ee8e5d25df40f4fd59a7f44e54c"),
 CATS_VS_DOGS_URL = ("https://download.microsoft.com/download/3/E/1/3E1C3F21-ECDB-4869-8368-6DEBA77B919F/"
                     "kagglecatsanddogs_5340.zip")
 CATS_VS_DOGS_SHA256 = "b7974bd00a84a99921f36ee4403f089853777b5ae8d151c76a86e64900334af9"
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
+ASSETS_DIR = Path(__file__).resolve().parents[2] / "assets"
 BUNDLED = "bundled"
 # Label shown to the learner -> file in assets/samples (licences in assets/ATTRIBUTION.md).
 BUNDLED_SAMPLES = {

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from core.datasets import TASKS, Dataset
-from core.embeddings import VIEW_COUNTS, Embeddings
-from core.images import center_crop_resize
-from core.splits import Split, near_duplicate_groups, official_split, stratified_split
-from core.transfer_model import assemble
+from core.data.datasets import TASKS, Dataset
+from core.data.embeddings import VIEW_COUNTS, Embeddings
+from core.data.images import center_crop_resize
+from core.data.splits import Split, near_duplicate_groups, official_split, stratified_split
+from core.transfer.model import assemble
 
 SOURCES = ("bundled", "folder", "zip", "oxford-pets", "cats-vs-dogs", "own")
 
@@ -57,7 +57,7 @@ class DataSettings:
 
     @property
     def dataset_source(self) -> str:
-        """What ``core.datasets.open_dataset`` takes."""
+        """What ``core.data.datasets.open_dataset`` takes."""
         return self.location if self.source in ("folder", "zip") else self.source
 
 
@@ -92,7 +92,7 @@ def prepare_data(dataset: Dataset, embeddings: Embeddings, val_fraction: float =
 
     Args:
         dataset: the dataset the embeddings were computed for.
-        embeddings: from ``core.embeddings.extract_embeddings``.
+        embeddings: from ``core.data.embeddings.extract_embeddings``.
         val_fraction: share of each class for validation (own split).
         seed: the split's seed.
         official: use the dataset's published split (Oxford-IIIT Pet) instead.
@@ -121,7 +121,7 @@ def export_model(embedding_model: keras.Model, head: keras.Model, classes) -> ke
         classes: class names.
 
     Returns:
-        The assembled model (``core.transfer_model.assemble``).
+        The assembled model (``core.transfer.model.assemble``).
     """
     return assemble(embedding_model, head, list(classes))
 
@@ -179,7 +179,7 @@ def flat_classifier(model: keras.Model) -> tuple[keras.Model, str]:
 
 def guess_backbone(model: keras.Model) -> str | None:
     """The registry name of the backbone inside a loaded classifier (by its nested model's name), or None."""
-    from core.backbones import list_backbones
+    from core.models.backbones import list_backbones
 
     names = " ".join(layer.name for layer in model.layers)
     size = int(model.input_shape[1])
