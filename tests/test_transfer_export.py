@@ -178,7 +178,7 @@ def test_cli_train_with_fine_tuning_reports_both_phases(shared_data, tmp_path, c
 
 
 def test_flat_classifier_exposes_the_last_conv_layer_for_grad_cam():
-    from core.transfer.pipeline import flat_classifier
+    from core.transfer.surgery import flat_classifier
 
     model = _tiny_classifier()
     flat, layer = flat_classifier(model)

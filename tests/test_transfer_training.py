@@ -301,7 +301,7 @@ def _embedding_of_tiny_backbone() -> keras.Model:
 
 def test_assembling_never_adds_to_the_shared_backbone_and_keeps_the_first_models_objective():
     from core.transfer.model import assemble, build_head
-    from core.visualise.surgery import probabilities_scorer
+    from core.visualise.scorers import probabilities_scorer
 
     shared = _embedding_of_tiny_backbone()
     nodes = (len(shared._inbound_nodes), len(shared._outbound_nodes),

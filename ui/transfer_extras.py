@@ -32,7 +32,8 @@ from core.transfer.finetune import (
     fine_tune,
 )
 from core.transfer.model import assemble
-from core.transfer.pipeline import flat_classifier, guess_backbone, predict_probs
+from core.transfer.pipeline import guess_backbone, predict_probs
+from core.transfer.surgery import flat_classifier
 from ui.common import photo_input_ui, top_k_chart
 from ui.settings import widget_max
 from ui.transfer_training import MODEL_KEY, curves_figure
