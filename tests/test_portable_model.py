@@ -16,18 +16,15 @@ from core.cli import main
 from core.data.images import center_crop_resize, load_image_file
 from core.transfer.export import (
     ExportError,
-    ModelCheckError,
     bundle_files,
     bundle_zip,
     keras_bytes,
-    load_model_bytes,
-    load_model_file,
-    load_upload,
     notebook_lines,
     run_tflite,
     tflite_bytes,
     write_bundle,
 )
+from core.transfer.loading import ModelCheckError, load_model_bytes, load_model_file, load_upload
 from core.transfer.model import ClassLabels, build_head
 from core.transfer.pipeline import export_model, predict_probs
 from core.transfer.surgery import flat_classifier
@@ -237,7 +234,7 @@ def test_real_lite0_bundle_from_the_cli_runs_outside(shared_data, tmp_path, caps
 
 
 def test_the_pages_loader_gives_one_line_for_a_huge_input_and_try_it_skips_grad_cam_on_other_models(tmp_path):
-    from core.transfer.export import ModelLimits
+    from core.transfer.loading import ModelLimits
     from ui.transfer_extras import _gradcam, load_uploaded_model
 
     inputs = keras.Input((40000, 40000, 3))

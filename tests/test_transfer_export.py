@@ -10,17 +10,9 @@ import pytest
 
 from core.cli import main
 from core.transfer.evaluation import evaluate_probs
-from core.transfer.export import (
-    ModelCheckError,
-    keras_bytes,
-    load_model_bytes,
-    load_model_file,
-    report_markdown,
-    run_report,
-    run_tflite,
-    tflite_bytes,
-)
+from core.transfer.export import keras_bytes, report_markdown, run_report, run_tflite, tflite_bytes
 from core.transfer.finetune import FineTuneSettings, backbone_blocks, block_of, fine_tune, unfreeze_top
+from core.transfer.loading import ModelCheckError, load_model_bytes, load_model_file
 from core.transfer.model import build_head
 from core.transfer.pipeline import export_model
 from core.transfer.training import HeadSettings, train_head

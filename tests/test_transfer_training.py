@@ -23,7 +23,8 @@ from core.data.embeddings import (
     view_embedders,
 )
 from core.transfer.evaluation import confusion_matrix, evaluate_probs, top_losses
-from core.transfer.export import keras_bytes, load_model_file
+from core.transfer.export import keras_bytes
+from core.transfer.loading import load_model_file
 from core.transfer.pipeline import export_model, predict_probs, prepare_data
 from core.transfer.training import HeadSettings, train_head
 from tests.conftest import make_tiny_model

@@ -13,16 +13,7 @@ from core.data.images import ImageInputError, center_crop_resize, load_image_fil
 from core.models.backbones import get_spec, load_backbone
 from core.models.classify import top_k
 from core.transfer.evaluation import evaluate_probs
-from core.transfer.export import (
-    ExportError,
-    ModelCheckError,
-    ModelLimits,
-    bundle_files,
-    bundle_zip,
-    load_upload,
-    notebook_lines,
-    run_report,
-)
+from core.transfer.export import ExportError, bundle_files, bundle_zip, notebook_lines, run_report
 from core.transfer.finetune import (
     FineTuneSettings,
     backbone_blocks,
@@ -31,6 +22,7 @@ from core.transfer.finetune import (
     estimate_seconds,
     fine_tune,
 )
+from core.transfer.loading import ModelCheckError, ModelLimits, load_upload
 from core.transfer.model import assemble
 from core.transfer.pipeline import guess_backbone, predict_probs
 from core.transfer.surgery import flat_classifier
