@@ -4,38 +4,39 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.backbones import get_spec
-from ui.adversarial import page_state, target_label, trained_classifier
+from core.models.backbones import get_spec
+from ui.adversarial import target_label
 from ui.adversarial_attack import attack_ui, choose_photo, choose_settings, choose_target, result_ui, victim_for
 from ui.adversarial_checks import survival_ui, sweep_ui, transfer_ui
 from ui.i18n import t
 from ui.lab_path import next_step_ui
+from ui.state import adversarial, trained
 
 st.title(t("adversarial.title"))
 st.markdown(t("adversarial.intro"))
 
-trained = trained_classifier()
+learner_model = trained()
 st.header(t("adversarial.h_photo"))
 photo = choose_photo()
 st.header(t("adversarial.h_attack"))
-target = choose_target(trained)
+target = choose_target(learner_model)
 config = choose_settings(target)
-victim = victim_for(target, trained)
+victim = victim_for(target, learner_model)
 if target.kind == "trained":
-    st.caption(t("adversarial.own_caption", classes=", ".join(trained["classes"]),
-                 network=get_spec(victim.backbone).display_name))
+    st.caption(t("adversarial.own_caption", classes=", ".join(learner_model.classes),
+                 network=get_spec(victim.backbone).display_name if victim.backbone else victim.name))
 if photo is None:
     st.info(t("adversarial.no_photo"))
 else:
     key = attack_ui(photo, victim, target, config)
-    result = page_state().result
+    result = adversarial().result
     if result is None:
         st.info(t("adversarial.press_run", method=config.method.upper() if config else "PGD",
                   target=target_label(target, victim.labels)))
     else:
         st.header(t("adversarial.h_result"))
         result_ui(result, key)
-        survival_ui(trained)
+        survival_ui(learner_model)
         transfer_ui()
 sweep_ui(victim, config, target)
 next_step_ui("adversarial_dog")

@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from core.classify import softmax, top_k
-from core.feature_maps import MAX_TOP_K, FeatureMapSettings, channel_map, render_stage, top_channels
-from core.gradcam import gradcam_overlay
-from core.heatmaps import colorize, overlay, upscale_factor, upscale_nearest
-from core.imagenet import class_name, class_names
-from core.images import center_crop_resize
+from core.data.images import center_crop_resize
+from core.explain.feature_maps import MAX_TOP_K, FeatureMapSettings, channel_map, render_stage, top_channels
+from core.explain.gradcam import gradcam_overlay
+from core.explain.heatmaps import colorize, overlay, upscale_factor, upscale_nearest
+from core.models.classify import softmax, top_k
+from core.models.imagenet import class_name, class_names
 from ui.common import get_backbone, photo_input_ui, selected_backbone
 from ui.feature_maps import photo_features, photo_gradcam, shape_chart
 from ui.lab_path import next_step_ui

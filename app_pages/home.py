@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.classify import classify_images
+from core.models.classify import classify_images
 from ui.common import get_backbone, photo_input_ui, selected_backbone, top_k_chart
 from ui.lab_path import lab_path_ui, next_step_ui
 

@@ -6,7 +6,7 @@ import functools
 import json
 from pathlib import Path
 
-from core.imagenet import NUM_CLASSES, class_names
+from core.models.imagenet import NUM_CLASSES, class_names
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LANGUAGES = ("en", "zh")

@@ -17,6 +17,7 @@ from core.jobs import DONE, STOPPED, Scheduler
 from tests.conftest import make_tiny_model, open_page
 from ui.adversarial import Target
 from ui.adversarial_checks import sweep_from_job, sweep_steps
+from ui.state import TrainedModel
 
 PAGE = "app_pages/adversarial_dog.py"
 
@@ -148,3 +149,26 @@ def test_a_sweep_left_to_finish_has_every_point(mock_attackers):
     assert job.state == DONE
     sweep = sweep_from_job(job)
     assert not sweep.stopped and sorted(sweep.curve) == [0, 4] and job.last["done"] == 1.0
+
+
+def test_the_learners_own_classifier_is_attacked_with_its_class_names_as_typed(mock_networks):
+    import keras
+
+    base = make_tiny_model(num_classes=2, size=16, seed=4)
+    model = keras.Model(base.inputs, keras.layers.Softmax()(base.outputs[0]))
+    weights = [w.copy() for w in model.get_weights()]
+    at = open_page(PAGE, timeout=120)
+    at.session_state["trained_model"] = TrainedModel(model, ("my dog", "my cat"), "efficientnet_lite0")
+    at.run()
+    assert at.selectbox(key="adv_target").options[-2:] == ["Your classifier: my cat",
+                                                            "Your classifier: anything but the original class"]
+    at.selectbox(key="adv_target").set_value("own:1").run()
+    at.slider(key="adv_eps").set_value(16).run()
+    at.button(key="adv_run").click().run()
+    assert not at.exception
+    result = at.session_state["adversarial"].result
+    assert result.labels == ("my dog", "my cat") and result.adversarial.shape == (16, 16, 3)
+    assert any("not ImageNet classes" in i.value for i in at.info)
+    predictions = {cell.split(" ")[0] + " " + cell.split(" ")[1] for cell in at.dataframe[0].value.iloc[:, 2]}
+    assert predictions <= {"my dog", "my cat"}
+    assert all(np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))  # the learner's model unchanged

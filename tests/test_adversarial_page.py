@@ -9,6 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import make_tiny_model, open_page, running_app, wait_until_idle
+from ui.state import TrainedModel
 
 PAGE = "app_pages/adversarial_dog.py"
 
@@ -77,8 +78,7 @@ def _trained_model():
 @pytest.mark.real_backbone
 def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_curve(shared_data):
     at = _page()
-    at.session_state["trained_model"] = {"model": _trained_model(), "classes": ["my dog", "my cat"],
-                                         "backbone": "efficientnet_lite0"}
+    at.session_state["trained_model"] = TrainedModel(_trained_model(), ("my dog", "my cat"), "efficientnet_lite0")
     at.run()
     _folder(at, shared_data / "singles", "dog_samoyed_fullbody.jpg")
     assert "Your classifier: my cat" in at.selectbox(key="adv_target").options

@@ -7,21 +7,20 @@ ui/adversarial_checks.py the survival, transfer and sweep sections, ui/adversari
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import streamlit as st
 
-from core.attack.attack import AttackConfig, Attacker
-from core.backbones import get_spec
+from core.attack.attack import Attacker
 from core.class_names import class_name
-from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.models.backbones import get_spec
 from ui.common import Photo, backbone_availability, cached_backbone
 from ui.i18n import current_language, t
+from ui.state import TrainedModel
 
-TRAINED_KEY = "trained_model"  # the Transfer training page's model (moves to ui/state.py's trained())
-STATE_KEY = "adversarial"  # this page's one session key: an ``AdversarialState``
 SIAMESE = 284
 
 
@@ -32,55 +31,6 @@ class Target:
     kind: str = "imagenet"  # "imagenet" or "trained"
     classes: tuple[int, ...] = (SIAMESE,)  # empty: untargeted (anything but the original class)
     group: str = ""  # "any_cat": the classes are the ImageNet cats
-
-
-@dataclass(eq=False)
-class AttackResult:
-    """One finished (or stopped) attack, measured once: later widget changes only read it."""
-
-    key: tuple  # (photo digest, config, target, backbone): the settings it was made with
-    target: Target
-    config: AttackConfig
-    backbone: str
-    labels: tuple[str, ...] | None  # the learner's class names; None for ImageNet
-    photo: str
-    clean: np.ndarray
-    adversarial: np.ndarray  # exactly the PNG a learner downloads
-    perturbation: np.ndarray
-    step: int
-    seconds: float
-    stopped: bool = False
-    measured: dict | None = None
-    survival: dict = field(default_factory=dict)  # SurvivalSettings -> rows
-    transfer: list | None = None  # rows, once the other networks were asked
-
-
-@dataclass(eq=False)
-class SweepResult:
-    """Success rate per epsilon: {eps: (successes, photos done)}; a Stop keeps the points so far."""
-
-    curve: dict[int, tuple[int, int]]
-    method: str
-    target: Target
-    labels: tuple[str, ...] | None
-    photos: int
-    stopped: bool = False
-
-
-@dataclass(eq=False)
-class AdversarialState:
-    """Everything the page keeps for a session, under one key."""
-
-    result: AttackResult | None = None
-    sweep: SweepResult | None = None
-    seen: dict = field(default_factory=dict)  # (digest, kind, backbone) -> the clean photo's top prediction
-
-
-def page_state() -> AdversarialState:
-    """This session's Adversarial dog state (created on first use)."""
-    if not isinstance(st.session_state.get(STATE_KEY), AdversarialState):
-        st.session_state[STATE_KEY] = AdversarialState()
-    return st.session_state[STATE_KEY]
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
@@ -95,27 +45,19 @@ def imagenet_attacker(name: str) -> Attacker:
         return shared_attacker(name)
 
 
-def trained_classifier() -> dict | None:
-    """The learner's trained classifier from the transfer page, if this session has one."""
-    trained = st.session_state.get(TRAINED_KEY)
-    if isinstance(trained, dict) and trained.get("model") is not None and trained.get("classes"):
-        return trained
-    return None
-
-
-def trained_attacker(trained: dict) -> Attacker:
-    """An attacker of the learner's own classifier, built once per trained model in this session."""
-    cached = st.session_state.get("adv_trained_attacker")
-    if cached is None or cached[0] is not trained["model"]:
+def trained_attacker(trained: TrainedModel) -> Attacker:
+    """An attacker of the learner's own classifier, made once per model (it goes when the model is replaced)."""
+    def make() -> Attacker:
         with st.spinner(t("adversarial.preparing_own")):
-            attacker = Attacker(trained["model"], "probabilities", trained["classes"], name="your classifier")
-            cached = (trained["model"], attacker.warm_up())
-        st.session_state["adv_trained_attacker"] = cached
-    return cached[1]
+            return Attacker(trained.model, "probabilities", trained.classes, name="your classifier").warm_up()
+    return trained.cached("adversarial_attacker", make)
 
 
-def prepare_for(attacker: Attacker, backbone_name: str, image: np.ndarray) -> np.ndarray:
-    """The photo as the attacked network sees it: centre crop and resize to its input size."""
+def prepare_for(attacker: Attacker, backbone_name: str | None, image: np.ndarray) -> np.ndarray:
+    """The photo as the attacked network sees it: centre crop and resize to its input size (a loaded classifier
+    whose backbone is unknown gets the usual ImageNet crop)."""
+    if backbone_name is None:
+        return center_crop_resize(image, attacker.input_size)
     return center_crop_resize(image, attacker.input_size, get_spec(backbone_name).crop_fraction)
 
 

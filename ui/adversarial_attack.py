@@ -10,18 +10,16 @@ import numpy as np
 import streamlit as st
 
 from core.attack.attack import TARGET_GROUPS, AttackConfig, Attacker, amplification_factor, amplify, attack, measure
-from core.backbones import get_spec
 from core.class_names import search_classes
-from core.images import to_png_bytes
+from core.data.images import to_png_bytes
 from core.jobs import STOPPED
+from core.models.backbones import get_spec
 from ui.adversarial import (
     SIAMESE,
-    AttackResult,
     Target,
     class_label,
     folder_images,
     imagenet_attacker,
-    page_state,
     prepare_for,
     read_photo,
     target_label,
@@ -33,6 +31,7 @@ from ui.folders import folder_ui
 from ui.i18n import current_language, t
 from ui.jobs import INLINE, job_ui, start_job, take_finished
 from ui.settings import widget_max
+from ui.state import AttackResult, TrainedModel, adversarial
 
 ATTACK_SLOT = "adv_attack"
 
@@ -42,7 +41,7 @@ class Victim:
     """The classifier under attack: its attacker, backbone, display name and (own) class names."""
 
     attacker: Attacker
-    backbone: str
+    backbone: str | None
     name: str
     labels: tuple[str, ...] | None
 
@@ -67,11 +66,11 @@ def choose_photo():
     return photos[0] if photos else None
 
 
-def choose_target(trained: dict | None) -> Target:
+def choose_target(trained: TrainedModel | None) -> Target:
     """ImageNet presets, a searched class, or the learner's own classes (values stay when the language changes)."""
     options = ["siamese", "any_cat", "untargeted", "search"]
     if trained:
-        options += [f"own:{i}" for i in range(len(trained["classes"]))] + ["own:untargeted"]
+        options += [f"own:{i}" for i in range(len(trained.classes))] + ["own:untargeted"]
     # labels are looked up now, in this run's language (a format_func may be called outside the run)
     names = {option: _option(option, trained) for option in options}
     choice = st.selectbox(t("adversarial.target"), options, key="adv_target", format_func=names.get,
@@ -88,12 +87,12 @@ def choose_target(trained: dict | None) -> Target:
     return Target("imagenet", (SIAMESE,))
 
 
-def _option(option: str, trained: dict | None) -> str:
+def _option(option: str, trained: TrainedModel | None) -> str:
     if option.startswith("own:"):
         index = option.removeprefix("own:")
         if index == "untargeted":
             return t("adversarial.target_own_untargeted")
-        return t("adversarial.target_own", name=trained["classes"][int(index)])
+        return t("adversarial.target_own", name=trained.classes[int(index)])
     if option == "siamese":
         return t("adversarial.target_class", name=class_label(SIAMESE, None), index=SIAMESE)
     return {"any_cat": t("adversarial.target_any_cat"), "untargeted": t("adversarial.target_untargeted"),
@@ -132,18 +131,17 @@ def choose_settings(target: Target) -> AttackConfig | None:
         return None
 
 
-def victim_for(target: Target, trained: dict | None) -> Victim:
+def victim_for(target: Target, trained: TrainedModel | None) -> Victim:
     """The network under attack: the sidebar's ImageNet backbone, or the learner's own classifier."""
     if target.kind == "trained":
-        return Victim(trained_attacker(trained), trained["backbone"], t("adversarial.your_classifier"),
-                      tuple(trained["classes"]))
+        return Victim(trained_attacker(trained), trained.backbone, t("adversarial.your_classifier"), trained.classes)
     name = selected_backbone()
     return Victim(imagenet_attacker(name), name, get_spec(name).display_name, None)
 
 
 def clean_prediction(victim: Victim, photo, clean: np.ndarray):
     """What the network sees in the clean photo, classified once per photo and network."""
-    seen, key = page_state().seen, (photo.digest, victim.name, victim.backbone)
+    seen, key = adversarial().seen, (photo.digest, victim.name, victim.backbone)
     if key not in seen:
         if len(seen) > 8:
             seen.clear()
@@ -201,7 +199,7 @@ def finish_attack() -> None:
     last, spec = job.last, job.last["job"]
     record = last["record"]
     measured = last["measured"] or measure(spec.victim.attacker, spec.clean, record.image, spec.config.target)
-    page_state().result = AttackResult(
+    adversarial().result = AttackResult(
         key=spec.key, target=spec.target, config=spec.config, backbone=spec.victim.backbone,
         labels=spec.victim.labels, photo=spec.photo, clean=spec.clean, adversarial=np.asarray(record.image),
         perturbation=record.perturbation, step=record.step, seconds=last["seconds"],

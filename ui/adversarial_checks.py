@@ -14,16 +14,13 @@ from core.attack.attack import AttackConfig
 from core.attack.survival import SurvivalSettings, survival
 from core.attack.sweep import epsilon_sweep
 from core.attack.transfer import transfer
-from core.backbones import get_spec
 from core.jobs import STOPPED
+from core.models.backbones import get_spec
 from ui.adversarial import (
-    AttackResult,
-    SweepResult,
     Target,
     folder_images,
     imagenet_attacker,
     other_available_backbones,
-    page_state,
     prepare_for,
     read_photo,
     shared_attacker,
@@ -36,6 +33,7 @@ from ui.folders import folder_ui
 from ui.i18n import t
 from ui.jobs import INLINE, job_of, job_ui, start_job, take_finished
 from ui.settings import widget_max
+from ui.state import AttackResult, SweepResult, TrainedModel, adversarial
 
 SURVIVAL_SLOT, TRANSFER_SLOT, SWEEP_SLOT = "adv_survival", "adv_transfer", "adv_sweep"
 SURVIVAL_IDS = ("none", "jpeg", "resize", "blur")  # the order of core's survival rows
@@ -45,11 +43,11 @@ def _inline() -> bool:
     return os.environ.get(INLINE) == "1"
 
 
-def result_attacker(result: AttackResult, trained: dict | None):
+def result_attacker(result: AttackResult, trained: TrainedModel | None):
     """The attacker that made the result, or None (with a line) when the learner's classifier is gone."""
     if result.target.kind != "trained":
         return imagenet_attacker(result.backbone)
-    if trained is None or tuple(trained["classes"]) != result.labels:
+    if trained is None or trained.classes != result.labels:
         st.warning(t("adversarial.own_gone"))
         return None
     return trained_attacker(trained)
@@ -64,9 +62,9 @@ def survival_rows(attacker, result: AttackResult, settings: SurvivalSettings) ->
 
 
 @st.fragment
-def survival_ui(trained: dict | None) -> None:
+def survival_ui(trained: TrainedModel | None) -> None:
     """JPEG, resize and blur applied to the saved image; a slider here reruns only this section."""
-    result = page_state().result
+    result = adversarial().result
     st.header(t("adversarial.h_survival"))
     st.caption(t("adversarial.survival_caption"))
     c1, c2, c3 = st.columns(3)
@@ -108,7 +106,7 @@ def transfer_steps(result: AttackResult, others: list[str]):
 @st.fragment
 def transfer_ui() -> None:
     """The adversarial image shown to every other offline ImageNet network, on request."""
-    result = page_state().result
+    result = adversarial().result
     st.header(t("adversarial.h_transfer"))
     if result.target.kind == "trained":
         st.info(t("adversarial.transfer_own"))
@@ -160,7 +158,7 @@ def sweep_from_job(job) -> SweepResult | None:
 def finish_sweep() -> None:
     sweep = sweep_from_job(take_finished(SWEEP_SLOT))
     if sweep is not None:
-        page_state().sweep = sweep
+        adversarial().sweep = sweep
 
 
 def sweep_photos(folder, uploads: list, limit: int) -> list:
@@ -204,7 +202,7 @@ def sweep_ui(victim, config: AttackConfig | None, target: Target) -> None:
         else:
             st.warning(t("adversarial.sweep_no_photos"))
     job_ui(SWEEP_SLOT, _sweep_live)
-    sweep = page_state().sweep
+    sweep = adversarial().sweep
     if sweep and sweep.curve:
         if sweep.stopped:
             st.info(t("adversarial.sweep_stopped", points=len(sweep.curve)))

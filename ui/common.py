@@ -10,7 +10,10 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.backbones import (
+from core.data.datasets import bundled_samples
+from core.data.downloads import ChecksumError, NoNetworkError
+from core.data.images import ImageInputError, load_image, load_image_file
+from core.models.backbones import (
     DEFAULT_BACKBONE,
     availability,
     download_keras_weights,
@@ -18,9 +21,6 @@ from core.backbones import (
     list_backbones,
     load_backbone,
 )
-from core.datasets import bundled_samples
-from core.downloads import ChecksumError, NoNetworkError
-from core.images import ImageInputError, load_image, load_image_file
 from ui.uploads import limits_help, within_limits
 
 BACKBONE_KEY = "backbone"

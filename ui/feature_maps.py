@@ -7,8 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.feature_maps import FeatureMaps, extract_features, stage_summary
-from core.gradcam import GradCam, grad_cam
+from core.explain.feature_maps import FeatureMaps, extract_features, stage_summary
+from core.explain.gradcam import GradCam, grad_cam
 
 
 # Per session: a learner's photo and what is computed from it stay in their session only.

@@ -12,10 +12,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.backbones import get_spec
-from core.imagenet import CAT_CLASSES, class_name, search_classes
-from core.images import to_png_bytes
+from core.data.images import to_png_bytes
 from core.jobs import STOPPED
+from core.models.backbones import get_spec
+from core.models.imagenet import CAT_CLASSES, class_name, search_classes
 from core.visualise.opinions import judge_model, second_opinion, target_label
 from core.visualise.optimise import IdealConfig, Visualiser, mode_config
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
