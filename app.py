@@ -41,4 +41,4 @@ backbone_picker_ui()
 try:
     navigation.run()
 except Exception as error:  # noqa: BLE001  last resort: a learner never sees a traceback
-    report_failure(f"This page ({navigation.title})", error)
+    report_failure(t("errors.this_page", page=navigation.title), error)

@@ -26,7 +26,7 @@ def test_page_loads_with_presets_and_settings():
 
 def test_search_finds_imagenet_classes_and_reports_a_miss():
     at = _page_app()
-    at.pills(key="ideal_preset").set_value("Search ImageNet…").run()
+    at.pills(key="ideal_preset").set_value("search").run()
     at.text_input(key="ideal_query").set_value("zebra").run()
     assert at.multiselect[0].value == [340]
     at.text_input(key="ideal_query").set_value("no such animal").run()
@@ -37,7 +37,7 @@ def test_search_finds_imagenet_classes_and_reports_a_miss():
 def test_a_capped_run_shows_the_image_and_the_second_opinion(monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "4")
     at = _page_app()
-    at.radio(key="ideal_mode").set_value("Both, side by side").run()
+    at.radio(key="ideal_mode").set_value("both").run()
     at.button(key="ideal_go").click().run()
     assert not at.exception
     assert [s.value for s in at.subheader] == ["Naive: Siamese cat", "Recognisable: Siamese cat"]
@@ -60,7 +60,7 @@ def test_the_learners_own_class_can_be_the_target(monkeypatch):
     at = _page_app()
     at.session_state["trained_model"] = _trained_model()
     at.run()
-    at.pills(key="ideal_preset").set_value("your class: kettle").run()
+    at.pills(key="ideal_preset").set_value("own:1").run()
     at.button(key="ideal_go").click().run()
     assert not at.exception
     assert at.subheader[0].value == "Recognisable: kettle"

@@ -39,9 +39,19 @@ def test_home_shows_the_four_steps_and_each_page_links_to_the_next():
     at = open_page("app_pages/home.py")
     assert not at.exception
     links = _links(at)
-    assert [label.split(". ", 1)[1] for label in links[:4]] == [step.title for step in STEPS]
+    assert [label.split(". ", 1)[1] for label in links[:4]] == ["Feature maps", "Transfer training", "Ideal cat",
+                                                               "Adversarial dog"]
     assert links[-1].startswith("Next: Feature maps")
     at.switch_page("app_pages/feature_maps.py").run()
     assert _links(at)[-1].startswith("Next: Transfer training")
     at.switch_page("app_pages/home.py").run()
     assert any(m.value == "✅ seen" for m in at.markdown)  # Feature maps, seen in this session
+
+
+def test_done_so_far_speaks_the_learners_language():
+    state = {VISITED_KEY: {"feature_maps"}, "ideal_gallery": [object(), object()],
+             "tt_runs": [{"evaluation": SimpleNamespace(accuracy=0.75)}]}
+    done = done_so_far(state, "zh")
+    assert done["feature_maps"] == "已看过"
+    assert done["ideal_cat"] == "已生成 2 张图像"
+    assert done["transfer_training"] == "训练 1 次，最佳验证准确率 75%"

@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.session_files import discard, new_upload_folder, sweep
+from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
 
@@ -74,13 +75,22 @@ def _alive_sessions() -> set[str] | None:
         return None
 
 
+def allowance_words() -> str:
+    """The teacher's per-session upload allowance, e.g. '20 MB and 50 photos' ('' when there is none)."""
+    limits = lab_settings().limits
+    if limits.max_upload_mb and limits.max_session_photos:
+        return t("uploads.allowance_both", mb=limits.max_upload_mb, photos=limits.max_session_photos)
+    if limits.max_upload_mb:
+        return t("uploads.allowance_mb", mb=limits.max_upload_mb)
+    if limits.max_session_photos:
+        return t("uploads.allowance_photos", photos=limits.max_session_photos)
+    return ""
+
+
 def limits_help(text: str) -> str:
     """An uploader's help text, with the teacher's per-session limits in classroom mode."""
-    limits = lab_settings().limits
-    parts = [f"{limits.max_upload_mb} MB" if limits.max_upload_mb else "",
-             f"{limits.max_session_photos} photos" if limits.max_session_photos else ""]
-    parts = [p for p in parts if p]
-    return f"{text} This session may upload at most {' and '.join(parts)} in all." if parts else text
+    allowance = allowance_words()
+    return t("uploads.help_with_limits", text=text, allowance=allowance) if allowance else text
 
 
 def within_limits(files, photos: bool = True) -> list:
@@ -97,9 +107,7 @@ def within_limits(files, photos: bool = True) -> list:
         total_photos = sum(n for key, (_, n) in ledger.items() if key != file.file_id) + entry[1]
         if limits.max_upload_mb and total_bytes > limits.max_upload_mb * 1e6 or (
                 limits.max_session_photos and total_photos > limits.max_session_photos):
-            st.error(f"{file.name} not added: this session has used its upload allowance "
-                     f"({limits_help('').strip()[len('This session may upload '):]}); ask your teacher for more.",
-                     icon="🚫")
+            st.error(t("uploads.over_allowance", name=file.name, allowance=allowance_words()), icon="🚫")
             break
         ledger[file.file_id] = entry
         kept.append(file)
