@@ -197,6 +197,16 @@ class Scheduler:
             threading.Thread(target=self._run, args=(job,), name=f"job-{job.kind}", daemon=True).start()
             # a thread per job: loop again in case several slots are free
 
+    def stop_orphans(self, alive: set[str]) -> list[Job]:
+        """Stops the jobs of owners no longer alive (a closed browser tab): a waiting one leaves the queue, a
+        running one ends after its current step, so nobody's slot goes to work that no one will see."""
+        with self._lock:
+            orphans = [j for j in (*self._running, *self._waiting) if j.owner not in alive]
+        for job in orphans:
+            job.stop()
+        self._dispatch()
+        return orphans
+
     def cancel_waiting(self) -> None:
         """Applies pending cancels at once (the UI calls this after ``stop()`` so the queue shrinks now)."""
         self._dispatch()

@@ -209,3 +209,16 @@ def test_a_stuck_light_request_cannot_hold_heavy_jobs_for_ever():
     wait_for(lambda: heavy.finished)
     with pytest.raises(ValueError, match="max_pause"):
         LightLane(max_pause=0)
+
+
+def test_jobs_of_closed_sessions_are_stopped_and_leave_the_queue():
+    scheduler, gate = Scheduler(slots=1), threading.Event()
+    gone_running = scheduler.submit("gone-1", "ideal", "a", gated([], "a", gate, steps=50))
+    gone_waiting = scheduler.submit("gone-2", "ideal", "b", gated([], "b", gate))
+    staying = scheduler.submit("here", "ideal", "c", gated([], "c", gate))
+    wait_for(lambda: gone_running.state == RUNNING)
+    assert set(scheduler.stop_orphans({"here"})) == {gone_running, gone_waiting}
+    assert gone_waiting.state == CANCELLED and staying.state == WAITING
+    gate.set()
+    wait_for(lambda: staying.finished)
+    assert gone_running.state == STOPPED and staying.state == DONE

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.session_files import discard, new_upload_folder, sweep
 from ui.i18n import t
+from ui.jobs import the_scheduler
 from ui.session import session_id
 from ui.settings import lab_settings
 
@@ -51,15 +52,18 @@ def forget_upload_dir(folder: str | Path | None) -> None:
 
 
 def sweep_ended_sessions(now: float | None = None) -> list[str]:
-    """Removes upload folders of sessions the server no longer knows, at most once a minute."""
+    """Removes upload folders of sessions the server no longer knows, and stops their jobs, at most once a
+    minute."""
     now = time.monotonic() if now is None else now
     with _sweep_lock:
         if now - _last_sweep["at"] < SWEEP_EVERY_S:
             return []
         _last_sweep["at"] = now
     alive = _alive_sessions()
-    alive = None if alive is None else {re.sub(r"[^A-Za-z0-9_-]", "_", sid) for sid in alive}
-    return [] if alive is None else sweep(uploads_root(), alive | {folder_session_id()})
+    if alive is None:
+        return []
+    the_scheduler().stop_orphans(alive | {session_id()})
+    return sweep(uploads_root(), {_folder_safe(sid) for sid in alive} | {folder_session_id()})
 
 
 def _alive_sessions() -> set[str] | None:
@@ -69,7 +73,7 @@ def _alive_sessions() -> set[str] | None:
     if not Runtime.exists():
         return None
     try:
-        return {_folder_safe(info.session.id) for info in Runtime.instance()._session_mgr.list_sessions()}
+        return {info.session.id for info in Runtime.instance()._session_mgr.list_sessions()}
     except Exception:  # a Streamlit internals change must not break uploads: skip this sweep
         logging.getLogger(__name__).exception("could not list Streamlit sessions; upload sweep skipped")
         return None
