@@ -222,3 +222,16 @@ def test_jobs_of_closed_sessions_are_stopped_and_leave_the_queue():
     gate.set()
     wait_for(lambda: staying.finished)
     assert gone_running.state == STOPPED and staying.state == DONE
+
+
+def test_a_classroom_server_leaves_one_core_to_its_own_threads():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("from ui.jobs import share_the_cores; import tensorflow as tf; "
+            "print(share_the_cores(False), share_the_cores(True, cores=4), "
+            "tf.config.threading.get_intra_op_parallelism_threads())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["None", "3", "3"], out.stderr[-2000:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -47,7 +48,11 @@ class Photo:
 def cached_backbone(name: str):
     """Loads a backbone once per process; every session shares it, read-only. Room for all six backbones, so
     the second-opinion table does not evict and reload the one a page is using."""
-    return load_backbone(name)
+    backbone = load_backbone(name)
+    # A backbone lives as long as the server: move its ~400k objects out of the cyclic collector's reach, so
+    # a full collection (0.2 s with one backbone, more under load, holding the GIL) does not stall everyone.
+    gc.freeze()
+    return backbone
 
 
 @st.cache_data(show_spinner=False)

@@ -7,6 +7,7 @@ half second and reruns the whole page once when it ends, so the page can pick up
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -21,6 +22,7 @@ from ui.settings import lab_settings
 JOBS = "jobs"  # session key: {page slot: Job}
 INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
 POLL_SECONDS = 0.5
+CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
 @st.cache_resource(show_spinner=False)
@@ -31,6 +33,24 @@ def scheduler(slots: int, inline: bool) -> Scheduler:
 
 def the_scheduler() -> Scheduler:
     return scheduler(lab_settings().heavy_slots, os.environ.get(INLINE) == "1")
+
+
+@functools.lru_cache(maxsize=1)
+def share_the_cores(classroom: bool, cores: int | None = None) -> int | None:
+    """In classroom mode TensorFlow's ops get one core fewer than the machine has (process-wide, set once
+    before the first op), so the server's own threads (pages, websockets, static files) and a learner's
+    light request always find a core free while a heavy job computes. Returns the thread count set, None
+    when left to TensorFlow (personal mode, or TensorFlow already running)."""
+    if not classroom:
+        return None
+    import tensorflow as tf
+
+    threads = max(1, (cores or os.cpu_count() or 1) - 1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already ran an op in this process (e.g. a test): keep its pool
+        return None
+    return threads
 
 
 def light_work():
@@ -87,7 +107,8 @@ def job_ui(slot: str, render: Callable[[Job], None] | None = None) -> None:
     job = job_of(slot)
     if job is None or job.finished:
         return
-    st.fragment(run_every=POLL_SECONDS)(_job_status)(slot, render)
+    every = CLASSROOM_POLL_SECONDS if lab_settings().classroom else POLL_SECONDS
+    st.fragment(run_every=every)(_job_status)(slot, render)
 
 
 def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
