@@ -60,12 +60,17 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def learner(browser, url: str, name: str, start: asyncio.Event, results: list) -> None:
-    """Opens Ideal cat, waits for the common start, presses Generate and times wait and run."""
+async def learner(browser, url: str, name: str, seed: int, start: asyncio.Event, results: list) -> None:
+    """Opens Ideal cat, sets its own seed (the server reuses a finished run with the same settings), waits for
+    the common start, presses Generate and times wait and run."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
-    await page.goto(f"{url}/ideal_cat", timeout=300_000)
+    await page.goto(f"{url}/ideal_cat?lang=en", timeout=300_000)
     await page.get_by_role("button", name="Generate").wait_for(timeout=180_000)
+    seed_box = page.get_by_label("Seed")
+    await seed_box.fill(str(seed))
+    await seed_box.press("Enter")
+    await page.wait_for_timeout(2000)  # the rerun that takes the seed
     await start.wait()
     clicked = time.perf_counter()
     await page.get_by_role("button", name="Generate").click()
@@ -83,16 +88,17 @@ async def home_latency(browser, url: str) -> float:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     page = await context.new_page()
     started = time.perf_counter()
-    await page.goto(url, timeout=300_000)
+    await page.goto(f"{url}/?lang=en", timeout=300_000)
     await page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)  # the top-5 chart
     seconds = time.perf_counter() - started
     await context.close()
     return seconds
 
 
-async def wave(browser, url: str, learners: int, label: str) -> tuple[list, float]:
+async def wave(browser, url: str, learners: int, wave_number: int) -> tuple[list, float]:
     start, results = asyncio.Event(), []
-    tasks = [asyncio.create_task(learner(browser, url, f"{label}-{i}", start, results)) for i in range(learners)]
+    tasks = [asyncio.create_task(learner(browser, url, f"w{wave_number}-{i}", 100 * wave_number + i, start, results))
+             for i in range(learners)]
     await asyncio.sleep(20)  # every learner has the page open
     start.set()
     await asyncio.sleep(3)  # the jobs are queued or running
@@ -115,7 +121,7 @@ async def main(args) -> None:
             print(f"warm server: {rss_mb(server.pid):.0f} MB RSS; Home top-5 with no load {idle:.1f} s")
             after = []
             for w in range(1, args.waves + 1):
-                results, home = await wave(browser, url, args.learners, f"w{w}")
+                results, home = await wave(browser, url, args.learners, w)
                 await asyncio.sleep(args.settle)  # sessions close and free their state
                 after.append(rss_mb(server.pid))
                 print(f"\nwave {w}: Home top-5 under load {home:.1f} s (goal < 5 s); RSS after {after[-1]:.0f} MB")
