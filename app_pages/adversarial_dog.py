@@ -11,8 +11,8 @@ from core.attack.attack import TARGET_GROUPS, AttackConfig, amplification_factor
 from core.attack.survival import SurvivalSettings, survival
 from core.attack.sweep import epsilon_sweep
 from core.attack.transfer import transfer
-from core.imagenet import class_name, search_classes
-from core.images import to_png_bytes
+from core.data.images import to_png_bytes
+from core.models.imagenet import class_name, search_classes
 from ui.adversarial import (
     folder_images,
     imagenet_attacker,

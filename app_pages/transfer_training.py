@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import streamlit as st
 
-from core.transfer import DataSettings
+from core.transfer.pipeline import DataSettings
 from ui.common import selected_backbone
 from ui.lab_path import next_step_ui
 from ui.own_classes import own_classes_ui

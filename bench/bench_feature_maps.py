@@ -19,10 +19,10 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from core.backbones import availability, list_backbones, load_backbone  # noqa: E402
-from core.feature_maps import extract_features, render_stage, top_channels  # noqa: E402
-from core.gradcam import grad_cam, gradcam_overlay  # noqa: E402
-from core.images import load_image_file  # noqa: E402
+from core.data.images import load_image_file  # noqa: E402
+from core.explain.feature_maps import extract_features, render_stage, top_channels  # noqa: E402
+from core.explain.gradcam import grad_cam, gradcam_overlay  # noqa: E402
+from core.models.backbones import availability, list_backbones, load_backbone  # noqa: E402
 
 PHOTO = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "singles" / "cat_bengal_fullbody.jpg"
 TARGETS = {"feature maps": 0.3, "Grad-CAM": 0.6}

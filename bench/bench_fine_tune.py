@@ -29,13 +29,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 import numpy as np  # noqa: E402
 from bench_transfer import PETS, stratified_folds  # noqa: E402
 
-from core.backbones import load_backbone  # noqa: E402
-from core.datasets import load_folder  # noqa: E402
-from core.embeddings import embedder_for, run_extraction  # noqa: E402
-from core.finetune import FineTuneSettings, fine_tune  # noqa: E402
-from core.images import load_image_file  # noqa: E402
-from core.splits import near_duplicate_groups  # noqa: E402
-from core.training import HeadSettings, train_head  # noqa: E402
+from core.data.datasets import load_folder  # noqa: E402
+from core.data.embeddings import embedder_for, run_extraction  # noqa: E402
+from core.data.images import load_image_file  # noqa: E402
+from core.data.splits import near_duplicate_groups  # noqa: E402
+from core.models.backbones import load_backbone  # noqa: E402
+from core.transfer.finetune import FineTuneSettings, fine_tune  # noqa: E402
+from core.transfer.training import HeadSettings, train_head  # noqa: E402
 
 
 def main() -> None:

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from core.backbones import load_backbone  # noqa: E402
-from core.imagenet import CAT_CLASSES, class_name  # noqa: E402
+from core.models.backbones import load_backbone  # noqa: E402
+from core.models.imagenet import CAT_CLASSES, class_name  # noqa: E402
 from core.visualise.opinions import judge  # noqa: E402
 from core.visualise.optimise import IdealConfig, Visualiser, mode_config  # noqa: E402
 

@@ -38,13 +38,13 @@ sys.path.insert(0, str(ROOT))
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from core.backbones import load_backbone  # noqa: E402
-from core.datasets import load_folder  # noqa: E402
-from core.embeddings import EmbeddingCache, embedder_for, run_extraction  # noqa: E402
-from core.images import load_image_file  # noqa: E402
-from core.splits import _units, near_duplicate_groups  # noqa: E402
-from core.training import HeadSettings, _batches, compile_head, one_hot, train_head  # noqa: E402
-from core.transfer_model import build_head  # noqa: E402
+from core.data.datasets import load_folder  # noqa: E402
+from core.data.embeddings import EmbeddingCache, embedder_for, run_extraction  # noqa: E402
+from core.data.images import load_image_file  # noqa: E402
+from core.data.splits import _units, near_duplicate_groups  # noqa: E402
+from core.models.backbones import load_backbone  # noqa: E402
+from core.transfer.model import build_head  # noqa: E402
+from core.transfer.training import HeadSettings, _batches, compile_head, one_hot, train_head  # noqa: E402
 
 PETS = ROOT.parent / "shared" / "data" / "pets-mini"
 

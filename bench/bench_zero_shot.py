@@ -20,9 +20,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from core.backbones import load_backbone  # noqa: E402
-from core.imagenet import CAT_CLASSES, DOG_CLASSES  # noqa: E402
-from core.images import load_image_file  # noqa: E402
+from core.data.images import load_image_file  # noqa: E402
+from core.models.backbones import load_backbone  # noqa: E402
+from core.models.imagenet import CAT_CLASSES, DOG_CLASSES  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 REFERENCE = np.load(ROOT / "tests" / "fixtures" / "reference_logits.npz")

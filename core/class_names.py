@@ -1,6 +1,6 @@
 """Class names in the learner's language: ImageNet-1k classes and Oxford-IIIT Pet breeds.
 
-English names and their search come from ``core.imagenet`` (the one source of the class table); this module
+English names and their search come from ``core.models.imagenet`` (the one source of the class table); this module
 adds the reviewed Chinese names and a search over both languages.
 """
 
@@ -10,7 +10,7 @@ import functools
 import json
 from pathlib import Path
 
-from core import imagenet
+from core.models import imagenet
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LANGUAGES = ("en", "zh")
@@ -53,7 +53,7 @@ def search_classes(query: str, lang: str = "en") -> list[int]:
 
     Both languages are searched whatever ``lang`` is, so a learner can type either; ``lang``
     only orders the hits (matches in the display language first). English hits come in
-    ``core.imagenet.search_classes``'s order (exact name first), Chinese ones in index order.
+    ``core.models.imagenet.search_classes``'s order (exact name first), Chinese ones in index order.
     """
     _check_lang(lang)
     needle = query.strip().casefold()

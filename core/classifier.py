@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf  # Keras 3 runs on TensorFlow here; the forward pass is compiled with it.
 
-from core.imagenet import class_name
+from core.models.imagenet import class_name
 
 OUTPUTS = ("logits", "probabilities")
 LOG_FLOOR = 1e-30

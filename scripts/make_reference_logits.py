@@ -23,7 +23,7 @@ from efficientnet_lite_pytorch import EfficientNet
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from core.images import center_crop_resize, load_image_file  # noqa: E402
+from core.data.images import center_crop_resize, load_image_file  # noqa: E402
 
 SIZES = {"lite0": 224, "lite1": 240, "lite2": 260}
 

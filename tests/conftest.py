@@ -65,7 +65,7 @@ def no_real_network_unless_marked(request, monkeypatch):
         return
     if "lite0" in request.fixturenames:
         pytest.fail(f"{REAL_NETWORK} (it uses the lite0 fixture)", pytrace=False)
-    from core import backbones
+    from core.models import backbones
 
     refused = []
 
@@ -123,7 +123,7 @@ def rng() -> np.random.Generator:
 @pytest.fixture(scope="session")
 def lite0():
     """The real default backbone with its real weights (built once per test session)."""
-    from core.backbones import load_backbone
+    from core.models.backbones import load_backbone
 
     return load_backbone("efficientnet_lite0")
 

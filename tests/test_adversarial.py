@@ -26,7 +26,7 @@ from core.attack.survival import SurvivalSettings, blur, jpeg, resize_round_trip
 from core.attack.sweep import epsilon_sweep
 from core.attack.transfer import resize_to, transfer
 from core.cli.attack import target_arg
-from core.images import load_image_file
+from core.data.images import load_image_file
 from tests.conftest import make_tiny_model
 
 LEONBERGER = "singles/dog_closeup_leonberger.jpg"

@@ -53,7 +53,7 @@ def test_classroom_lists_only_the_shared_folders(classroom):
 
 
 def test_a_learner_cannot_start_a_dataset_download(classroom, monkeypatch):
-    from core import downloads
+    from core.data import downloads
 
     started = []
     monkeypatch.setattr(downloads, "network_reachable", lambda *a, **k: started.append(a) or False)

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from core import downloads
-from core.downloads import ChecksumError, NoNetworkError, cache_dir, download
+from core.data import downloads
+from core.data.downloads import ChecksumError, NoNetworkError, cache_dir, download
 
 PAYLOAD = b"transfer lab " * 1000
 

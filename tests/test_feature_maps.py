@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from core.backbones import Backbone, BackboneSpec, build_model, get_spec, list_backbones
-from core.feature_maps import (
+from core.explain.feature_maps import (
     FeatureMapSettings,
     StageFeatures,
     channel_map,
@@ -17,7 +16,8 @@ from core.feature_maps import (
     stage_summary,
     top_channels,
 )
-from core.gradcam import build_gradcam_model
+from core.explain.gradcam import build_gradcam_model
+from core.models.backbones import Backbone, BackboneSpec, build_model, get_spec, list_backbones
 
 LITE_CHANNELS = (32, 16, 24, 40, 80, 112, 192, 320, 1280)
 LITE2_CHANNELS = (32, 16, 24, 48, 88, 120, 208, 352, 1280)

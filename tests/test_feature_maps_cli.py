@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from core.backbones import get_spec
 from core.cli import main
-from core.imagenet import class_name, is_dog
-from core.images import load_image_file
+from core.data.images import load_image_file
+from core.models.backbones import get_spec
+from core.models.imagenet import class_name, is_dog
 
 
 @pytest.mark.real_backbone

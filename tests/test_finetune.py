@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-import core.finetune as finetune
-from core.export import run_tflite, tflite_bytes
-from core.finetune import FineTuneSettings, distribution_strategy, fine_tune, resolve_precision
-from core.transfer_model import build_head
+import core.transfer.finetune as finetune
+from core.transfer.export import run_tflite, tflite_bytes
+from core.transfer.finetune import FineTuneSettings, distribution_strategy, fine_tune, resolve_precision
+from core.transfer.model import build_head
 from tests.conftest import ROOT, make_tiny_model
 
 
@@ -134,8 +134,8 @@ tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfigur
 import keras
 import numpy as np
 
-import core.finetune as finetune
-from core.transfer_model import build_head
+import core.transfer.finetune as finetune
+from core.transfer.model import build_head
 from tests.conftest import make_tiny_model
 
 compile_head, trained = finetune.compile_head, []

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.backbones import Backbone, BackboneSpec
-from core.classify import softmax
-from core.gradcam import GradCamExplainer, explainer, grad_cam, gradcam_heatmap, gradcam_overlay, heat_fraction
-from core.imagenet import CAT_CLASSES
-from core.images import load_image_file
+from core.data.images import load_image_file
+from core.explain.gradcam import GradCamExplainer, explainer, grad_cam, gradcam_heatmap, gradcam_overlay, heat_fraction
+from core.models.backbones import Backbone, BackboneSpec
+from core.models.classify import softmax
+from core.models.imagenet import CAT_CLASSES
 
 
 def make_red_detector(size: int = 8) -> keras.Model:

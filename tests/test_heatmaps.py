@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from core.heatmaps import (
+from core.explain.heatmaps import (
     channel_grid,
     channel_images,
     colorize,

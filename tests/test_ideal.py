@@ -13,12 +13,12 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from core.backbones import Backbone, get_spec
-from core.transfer_model import assemble, build_head
+from core.models.backbones import Backbone, get_spec
+from core.transfer.model import assemble, build_head
 from core.visualise import image_param, regularisers, transforms
 from core.visualise.opinions import Opinion, second_opinion
 from core.visualise.optimise import IdealConfig, Visualiser, class_weights
-from core.visualise.surgery import probabilities_scorer
+from core.visualise.scorers import probabilities_scorer
 from tests.conftest import make_tiny_model
 
 SEED = tf.constant([0, 1], tf.int32)

@@ -6,7 +6,7 @@ import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.transfer_model import assemble, build_head
+from core.transfer.model import assemble, build_head
 from tests.conftest import make_tiny_model, open_page, running_app
 
 PAGE = "app_pages/ideal_cat.py"

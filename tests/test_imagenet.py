@@ -2,7 +2,7 @@
 
 import pytest
 
-from core.imagenet import CAT_CLASSES, DOG_CLASSES, class_name, class_names, is_cat, is_dog, search_classes
+from core.models.imagenet import CAT_CLASSES, DOG_CLASSES, class_name, class_names, is_cat, is_dog, search_classes
 
 
 def test_imagenet_has_1000_unique_names_and_the_cat_and_dog_groups():

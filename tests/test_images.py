@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from core.images import ImageInputError, center_crop_resize, load_image, load_image_file
+from core.data.images import ImageInputError, center_crop_resize, load_image, load_image_file
 
 
 def _encode(image: Image.Image, fmt: str, **kwargs) -> bytes:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.torch_checkpoint import LEGACY_MAGIC, CheckpointError, load_state_dict, sha256_file
+from core.models.torch_checkpoint import LEGACY_MAGIC, CheckpointError, load_state_dict, sha256_file
 
 FIXTURE = Path(__file__).parent / "fixtures" / "tiny_legacy.pth"
 

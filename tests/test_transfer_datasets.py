@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core import datasets
-from core.archives import ArchiveError, extract_tar, extract_zip
-from core.datasets import (
+from core.data import datasets, public_datasets
+from core.data.archives import ArchiveError, extract_tar, extract_zip
+from core.data.datasets import (
     DatasetError,
     limit_per_class,
     load_cats_vs_dogs,
@@ -25,9 +25,9 @@ from core.datasets import (
     load_zip,
     oxford_label,
 )
-from core.downloads import NoNetworkError
-from core.images import load_image_file
-from core.splits import dhash, hamming, near_duplicate_groups, official_split, stratified_split
+from core.data.downloads import NoNetworkError
+from core.data.images import load_image_file
+from core.data.splits import dhash, hamming, near_duplicate_groups, official_split, stratified_split
 
 OXFORD_PHOTOS = {  # image id: (class id, species 1 cat / 2 dog, breed id), as in annotations/list.txt
     "Abyssinian_177": (1, 1, 1), "Abyssinian_122": (1, 1, 1), "Bengal_1": (6, 1, 6),
@@ -84,23 +84,23 @@ def test_oxford_pets_layout_official_split_and_tasks(shared_data, tmp_path):
 
 def test_oxford_download_offline_says_what_to_do_quickly(tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path))
-    monkeypatch.setattr("core.downloads.network_reachable", lambda url, timeout=3.0: False)
+    monkeypatch.setattr("core.data.downloads.network_reachable", lambda url, timeout=3.0: False)
     start = time.perf_counter()
     with pytest.raises(NoNetworkError) as info:
-        datasets.fetch_oxford_pets()
+        public_datasets.fetch_oxford_pets()
     assert time.perf_counter() - start < 5
     message = str(info.value)
     assert "network connection" in message and "images.tar.gz" in message
     assert str(tmp_path / "datasets" / "oxford-iiit-pet") in message
     with pytest.raises(NoNetworkError, match="PetImages"):
-        datasets.fetch_cats_vs_dogs()
+        public_datasets.fetch_cats_vs_dogs()
 
 
 def test_oxford_folder_put_by_hand_needs_no_network(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("core.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
+    monkeypatch.setattr("core.data.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
     images, annotations = _oxford_archives(shared_data, tmp_path)
-    root = datasets.oxford_pets_dir()
+    root = public_datasets.oxford_pets_dir()
     assert datasets.local_datasets() == ("bundled",)
     extract_tar(images, root)
     assert datasets.local_datasets() == ("bundled",)  # images without annotations are not a usable dataset yet
@@ -273,7 +273,7 @@ def test_reading_a_folder_leaves_macosx_litter_in_place(shared_data, tmp_path):
 
 
 def test_bundled_pets_are_cats_and_dogs_by_species_or_by_breed(monkeypatch):
-    monkeypatch.setattr("core.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
+    monkeypatch.setattr("core.data.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
     species = datasets.open_dataset("bundled", "species")
     assert species.name == "Bundled pets" and species.counts() == {"cat": 24, "dog": 24}
     assert not species.skipped
@@ -285,7 +285,7 @@ def test_bundled_pets_are_cats_and_dogs_by_species_or_by_breed(monkeypatch):
 
 
 def test_bundled_samples_include_cats_and_dogs_and_stay_small():
-    from core.images import load_image_file
+    from core.data.images import load_image_file
 
     samples = datasets.bundled_samples()
     assert any(label.startswith(("Leonberger dog", "Samoyed dog")) for label in samples)

@@ -9,21 +9,13 @@ import numpy as np
 import pytest
 
 from core.cli import main
-from core.evaluation import evaluate_probs
-from core.export import (
-    ModelCheckError,
-    keras_bytes,
-    load_model_bytes,
-    load_model_file,
-    report_markdown,
-    run_report,
-    run_tflite,
-    tflite_bytes,
-)
-from core.finetune import FineTuneSettings, backbone_blocks, block_of, fine_tune, unfreeze_top
-from core.training import HeadSettings, train_head
-from core.transfer import export_model
-from core.transfer_model import build_head
+from core.transfer.evaluation import evaluate_probs
+from core.transfer.export import keras_bytes, report_markdown, run_report, run_tflite, tflite_bytes
+from core.transfer.finetune import FineTuneSettings, backbone_blocks, block_of, fine_tune, unfreeze_top
+from core.transfer.loading import ModelCheckError, load_model_bytes, load_model_file
+from core.transfer.model import build_head
+from core.transfer.pipeline import export_model
+from core.transfer.training import HeadSettings, train_head
 from tests.conftest import make_tiny_model
 
 
@@ -131,8 +123,8 @@ def test_fine_tuning_changes_only_the_unfrozen_blocks():
 
 
 def test_unfreezing_efficientnet_lite_blocks_keeps_batchnorm_frozen():
-    from core.backbones import _embedding_model as embedding_of
-    from core.backbones import build_model, get_spec
+    from core.models.backbones import _embedding_model as embedding_of
+    from core.models.backbones import build_model, get_spec
 
     embedding = embedding_of(build_model("efficientnet_lite0", weights=None), get_spec("efficientnet_lite0")
                              .embedding_layer)
@@ -148,7 +140,7 @@ def test_unfreezing_efficientnet_lite_blocks_keeps_batchnorm_frozen():
 
 @pytest.mark.real_backbone
 def test_real_tflite_export_matches_keras_on_singles(shared_data, lite0, tmp_path):
-    from core.images import load_image_file
+    from core.data.images import load_image_file
 
     features = np.random.default_rng(0).normal(size=(8, 1280)).astype(np.float32)
     head = train_head(features, np.arange(8) % 2, 2, settings=HeadSettings(epochs=1)).head
@@ -156,7 +148,7 @@ def test_real_tflite_export_matches_keras_on_singles(shared_data, lite0, tmp_pat
     pixels = np.stack([lite0.prepare(load_image_file(p)) for p in sorted((shared_data / "singles").glob("*.jpg"))])
     np.testing.assert_allclose(run_tflite(tflite_bytes(model), pixels.astype(np.float32)),
                                model.predict(pixels.astype(np.float32), verbose=0), atol=1e-4)
-    from core.transfer import guess_backbone
+    from core.transfer.pipeline import guess_backbone
 
     assert guess_backbone(model) == "efficientnet_lite0"
     assert guess_backbone(_tiny_classifier()) is None
@@ -178,7 +170,7 @@ def test_cli_train_with_fine_tuning_reports_both_phases(shared_data, tmp_path, c
 
 
 def test_flat_classifier_exposes_the_last_conv_layer_for_grad_cam():
-    from core.transfer import flat_classifier
+    from core.transfer.surgery import flat_classifier
 
     model = _tiny_classifier()
     flat, layer = flat_classifier(model)

@@ -74,11 +74,11 @@ def test_page_trains_on_pets_mini_and_shares_the_model(shared_data):
 @pytest.mark.real_backbone
 def test_a_stopped_run_keeps_its_best_epoch():
     """A Stop reruns the page mid-training; the next run turns the saved partial state into a result."""
-    from core.datasets import Dataset, Sample
-    from core.embeddings import Embeddings
-    from core.training import HeadSettings
-    from core.transfer import prepare_data
-    from core.transfer_model import build_head
+    from core.data.datasets import Dataset, Sample
+    from core.data.embeddings import Embeddings
+    from core.transfer.model import build_head
+    from core.transfer.pipeline import prepare_data
+    from core.transfer.training import HeadSettings
 
     rng = np.random.default_rng(0)
     labels = np.repeat([0, 1], 10)
@@ -140,7 +140,7 @@ def test_browser_trains_on_a_folder_and_shows_curves_and_confusion(app_url, page
 def _photos(shared_data, pattern: str, count: int):
     import hashlib
 
-    from core.images import load_image_file
+    from core.data.images import load_image_file
     from ui.common import Photo
 
     paths = sorted((shared_data / "pets-mini").glob(pattern))[:count]
@@ -170,7 +170,7 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     at.session_state["oc_classes"] = [{"id": 0, "name": "bengal", "shots": _photos(shared_data, "cat/Bengal_*", 6)},
                                       {"id": 1, "name": "beagle", "shots": _photos(shared_data, "dog/beagle_*", 6)}]
     at.segmented_control(key="tt_mode").set_value("Your own classes").run()
-    from core.downloads import cache_dir
+    from core.data.downloads import cache_dir
 
     shards_before = sorted(cache_dir("embeddings").rglob("*.npz"))
     at.button(key="tt_train").click().run()

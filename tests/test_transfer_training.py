@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from core.cli import main
-from core.datasets import Sample, limit_per_class, load_folder
-from core.embeddings import (
+from core.data.datasets import Sample, limit_per_class, load_folder
+from core.data.embeddings import (
     Embedder,
     EmbeddingCache,
     extract_embeddings,
@@ -22,10 +22,11 @@ from core.embeddings import (
     sample_digest,
     view_embedders,
 )
-from core.evaluation import confusion_matrix, evaluate_probs, top_losses
-from core.export import keras_bytes, load_model_file
-from core.training import HeadSettings, train_head
-from core.transfer import export_model, predict_probs, prepare_data
+from core.transfer.evaluation import confusion_matrix, evaluate_probs, top_losses
+from core.transfer.export import keras_bytes
+from core.transfer.loading import load_model_file
+from core.transfer.pipeline import export_model, predict_probs, prepare_data
+from core.transfer.training import HeadSettings, train_head
 from tests.conftest import make_tiny_model
 
 
@@ -217,7 +218,7 @@ def test_saved_model_is_pixels_to_probabilities_with_class_names(photos, tmp_pat
     np.testing.assert_allclose(loaded(pixels.astype(np.float32)), model(pixels.astype(np.float32)), atol=1e-6)
     np.testing.assert_allclose(predict_probs(loaded, [np.full((20, 30, 3), 128, np.uint8)])[0].sum(), 1.0, atol=1e-5)
     head_probs = trained.head.predict(embeddings.features, verbose=0)
-    from core.images import load_image_file
+    from core.data.images import load_image_file
 
     full = predict_probs(loaded, [load_image_file(p.path) for p in photos[:5]])
     np.testing.assert_allclose(full, head_probs, atol=1e-5)
@@ -225,7 +226,7 @@ def test_saved_model_is_pixels_to_probabilities_with_class_names(photos, tmp_pat
 
 @pytest.mark.real_backbone
 def test_real_lite0_on_pets_mini_and_cli_contracts(shared_data, lite0, tmp_path, capsys):
-    from core.embeddings import embedder_for
+    from core.data.embeddings import embedder_for
 
     dataset = limit_per_class(load_folder(shared_data / "pets-mini", "species"), 20, seed=0)
     embeddings, _ = run_extraction(embedder_for(lite0), dataset.samples)
@@ -300,8 +301,8 @@ def _embedding_of_tiny_backbone() -> keras.Model:
 
 
 def test_assembling_never_adds_to_the_shared_backbone_and_keeps_the_first_models_objective():
-    from core.transfer_model import assemble, build_head
-    from core.visualise.surgery import probabilities_scorer
+    from core.transfer.model import assemble, build_head
+    from core.visualise.scorers import probabilities_scorer
 
     shared = _embedding_of_tiny_backbone()
     nodes = (len(shared._inbound_nodes), len(shared._outbound_nodes),

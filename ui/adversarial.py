@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.attack.attack import Attacker
-from core.backbones import get_spec
-from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.models.backbones import get_spec
 from ui.common import Photo, backbone_availability, cached_backbone
 
 TRAINED_KEY = "trained_model"

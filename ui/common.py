@@ -11,7 +11,10 @@ import numpy as np
 import streamlit as st
 from PIL import Image
 
-from core.backbones import (
+from core.data.datasets import bundled_samples
+from core.data.downloads import ChecksumError, NoNetworkError
+from core.data.images import ImageInputError, load_image, load_image_file
+from core.models.backbones import (
     DEFAULT_BACKBONE,
     availability,
     download_keras_weights,
@@ -19,9 +22,6 @@ from core.backbones import (
     list_backbones,
     load_backbone,
 )
-from core.datasets import bundled_samples
-from core.downloads import ChecksumError, NoNetworkError
-from core.images import ImageInputError, load_image, load_image_file
 from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import it from here
 from ui.errors import photo_problem
 from ui.i18n import t

@@ -8,8 +8,8 @@ import numpy as np
 import streamlit as st
 
 from core.class_names import class_name, search_classes
-from core.classify import softmax, top_k
-from core.feature_maps import (
+from core.data.images import center_crop_resize
+from core.explain.feature_maps import (
     MAX_TOP_K,
     FeatureMaps,
     FeatureMapSettings,
@@ -19,10 +19,10 @@ from core.feature_maps import (
     stage_summary,
     top_channels,
 )
-from core.gradcam import GradCam, grad_cam, gradcam_overlay
-from core.heatmaps import colorize, overlay, upscale_factor, upscale_nearest
-from core.imagenet import NUM_CLASSES
-from core.images import center_crop_resize
+from core.explain.gradcam import GradCam, grad_cam, gradcam_overlay
+from core.explain.heatmaps import colorize, overlay, upscale_factor, upscale_nearest
+from core.models.classify import softmax, top_k
+from core.models.imagenet import NUM_CLASSES
 from ui.charts import shape_chart
 from ui.common import Photo, photo_input_ui
 from ui.i18n import current_language, t

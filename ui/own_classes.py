@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from core.datasets import Dataset, Sample, local_datasets
-from core.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.data.datasets import Dataset, Sample, local_datasets
+from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.folders import folder_ui
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached

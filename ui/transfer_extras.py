@@ -9,20 +9,12 @@ import keras
 import numpy as np
 import streamlit as st
 
-from core.backbones import get_spec, load_backbone
-from core.classify import top_k
-from core.evaluation import evaluate_probs
-from core.export import (
-    ExportError,
-    ModelCheckError,
-    ModelLimits,
-    bundle_files,
-    bundle_zip,
-    load_upload,
-    notebook_lines,
-    run_report,
-)
-from core.finetune import (
+from core.data.images import ImageInputError, center_crop_resize, load_image_file
+from core.models.backbones import get_spec, load_backbone
+from core.models.classify import top_k
+from core.transfer.evaluation import evaluate_probs
+from core.transfer.export import ExportError, bundle_files, bundle_zip, notebook_lines, run_report
+from core.transfer.finetune import (
     FineTuneSettings,
     backbone_blocks,
     block_of,
@@ -30,9 +22,10 @@ from core.finetune import (
     estimate_seconds,
     fine_tune,
 )
-from core.images import ImageInputError, center_crop_resize, load_image_file
-from core.transfer import flat_classifier, guess_backbone, predict_probs
-from core.transfer_model import assemble
+from core.transfer.loading import ModelCheckError, ModelLimits, load_upload
+from core.transfer.model import assemble
+from core.transfer.pipeline import guess_backbone, predict_probs
+from core.transfer.surgery import flat_classifier
 from ui.common import photo_input_ui, top_k_chart
 from ui.settings import widget_max
 from ui.transfer_training import MODEL_KEY, curves_figure
@@ -75,8 +68,8 @@ def try_it_ui() -> None:
 def _gradcam(trained: dict):
     """A function (photo, class) -> Grad-CAM overlay, when the feature-maps page's Grad-CAM exists; else None."""
     try:
-        from core.gradcam import GradCamExplainer, gradcam_overlay
-    except ImportError:  # the Feature maps page (core.gradcam) is not part of this build
+        from core.explain.gradcam import GradCamExplainer, gradcam_overlay
+    except ImportError:  # the Feature maps page (core.explain.gradcam) is not part of this build
         return None
     if "gradcam" not in trained:
         try:
@@ -134,7 +127,7 @@ def _make_bundle(trained: dict, run: dict | None) -> bytes | None:
 
 
 def _report_fields(run: dict) -> dict:
-    """What ``core.export.run_report`` needs from a page run."""
+    """What ``core.transfer.export.run_report`` needs from a page run."""
     hs = run["head_settings"]
     fine = run.get("fine_tune")
     return {"dataset": run["dataset"], "task": run["task"], "backbone": run["backbone"], "classes": run["classes"],

@@ -18,15 +18,15 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.archives import ArchiveError
-from core.datasets import Dataset, DatasetError, limit_per_class, local_datasets, open_dataset
-from core.downloads import ChecksumError, NoNetworkError
-from core.embeddings import EmbeddingCache, embedder_for, extract_views
-from core.evaluation import evaluate_probs, top_losses
-from core.images import ImageInputError, center_crop_resize, load_image_file
-from core.training import HeadSettings, train_head
-from core.transfer import DataSettings, PreparedData, export_model, prepare_data
-from core.transfer_model import build_head
+from core.data.archives import ArchiveError
+from core.data.datasets import Dataset, DatasetError, limit_per_class, local_datasets, open_dataset
+from core.data.downloads import ChecksumError, NoNetworkError
+from core.data.embeddings import EmbeddingCache, embedder_for, extract_views
+from core.data.images import ImageInputError, center_crop_resize, load_image_file
+from core.transfer.evaluation import evaluate_probs, top_losses
+from core.transfer.model import build_head
+from core.transfer.pipeline import DataSettings, PreparedData, export_model, prepare_data
+from core.transfer.training import HeadSettings, train_head
 from ui.common import get_backbone
 from ui.folders import folder_ui
 from ui.settings import lab_settings, widget_max
@@ -88,7 +88,7 @@ def _zip_location() -> str:
         return ""
     if saved and saved[0] == upload.file_id:
         return saved[1]
-    from core.archives import dataset_root, extract_zip
+    from core.data.archives import dataset_root, extract_zip
 
     folder = new_upload_dir(previous=saved[2] if saved else None)  # a replaced zip's folder goes now
     st.session_state.pop("tt_zip_dir", None)

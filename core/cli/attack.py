@@ -44,8 +44,8 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Attacks the photo, saves the three PNGs and reports what the saved files are classified as."""
     from core.attack.attack import AttackConfig, Attacker, amplification_factor, amplify, attack, measure
-    from core.backbones import load_backbone
-    from core.images import load_image_file, to_png_bytes
+    from core.data.images import load_image_file, to_png_bytes
+    from core.models.backbones import load_backbone
 
     config = AttackConfig(method=args.method, eps=args.eps, steps=args.steps, target=args.target,
                           random_start=args.random_start, seed=args.seed)

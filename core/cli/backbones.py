@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 def run_backbones(args) -> int:
     """Prints each backbone with its input size and availability."""
-    from core.backbones import availability, list_backbones
+    from core.models.backbones import availability, list_backbones
 
     rows = []
     for spec in list_backbones():
@@ -38,8 +38,8 @@ def run_backbones(args) -> int:
 
 def run_download(args) -> int:
     """Downloads one Keras Applications weight file with a progress line."""
-    from core.backbones import download_keras_weights
-    from core.downloads import ChecksumError, NoNetworkError
+    from core.data.downloads import ChecksumError, NoNetworkError
+    from core.models.backbones import download_keras_weights
 
     def report(done, total):
         progress(f"{done / 1e6:.1f} MB" + (f" of {total / 1e6:.1f} MB" if total else ""))
@@ -54,9 +54,9 @@ def run_download(args) -> int:
 
 def run_download_dataset(args) -> int:
     """Downloads and extracts Oxford-IIIT Pet or Cats vs Dogs, so learners in classroom mode can use it."""
-    from core.archives import ArchiveError
-    from core.datasets import fetch_cats_vs_dogs, fetch_oxford_pets
-    from core.downloads import ChecksumError, NoNetworkError
+    from core.data.archives import ArchiveError
+    from core.data.downloads import ChecksumError, NoNetworkError
+    from core.data.public_datasets import fetch_cats_vs_dogs, fetch_oxford_pets
 
     fetch = fetch_oxford_pets if args.name == "oxford-pets" else fetch_cats_vs_dogs
     try:

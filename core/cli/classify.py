@@ -27,8 +27,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Classifies each readable file; exit 2 if any could not be read."""
-    from core.backbones import load_backbone
-    from core.classify import classify_images
+    from core.models.backbones import load_backbone
+    from core.models.classify import classify_images
 
     results, images, slots = read_images(args.images)
     if images:
@@ -39,7 +39,7 @@ def run(args) -> int:
 
 def read_images(paths) -> tuple[list[dict], list, list[int]]:
     """Reads image files: a result row per file (with ``error`` for unreadable ones), the images, their rows."""
-    from core.images import ImageInputError, load_image_file
+    from core.data.images import ImageInputError, load_image_file
 
     results, images, slots = [], [], []
     for path in paths:

@@ -22,7 +22,8 @@ def load_trained_model(path: str):
     """Loads a saved Transfer Lab model (safe mode, size checks) and its class names (labels.txt beside it wins)."""
     from pathlib import Path
 
-    from core.export import load_model_file, parse_labels
+    from core.transfer.export import parse_labels
+    from core.transfer.loading import load_model_file
 
     labels = Path(path).with_name("labels.txt")
     return load_model_file(path, parse_labels(labels.read_text(encoding="utf-8")) if labels.is_file() else None)
@@ -30,12 +31,12 @@ def load_trained_model(path: str):
 
 def run(args) -> int:
     """Scores the model on the photos of classes it knows; reports the others."""
-    from core.archives import ArchiveError
-    from core.datasets import DatasetError, open_dataset
-    from core.downloads import NoNetworkError
-    from core.evaluation import evaluate_probs
-    from core.images import ImageInputError, load_image_file
-    from core.transfer import predict_probs
+    from core.data.archives import ArchiveError
+    from core.data.datasets import DatasetError, open_dataset
+    from core.data.downloads import NoNetworkError
+    from core.data.images import ImageInputError, load_image_file
+    from core.transfer.evaluation import evaluate_probs
+    from core.transfer.pipeline import predict_probs
 
     try:
         model, classes = load_trained_model(args.model)

@@ -23,10 +23,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Writes the grids; exit 2 if the photo or the backbone cannot be loaded."""
-    from core.backbones import load_backbone
-    from core.feature_maps import extract_features, top_channels
-    from core.heatmaps import channel_grid
-    from core.images import load_image_file, to_png_bytes
+    from core.data.images import load_image_file, to_png_bytes
+    from core.explain.feature_maps import extract_features, top_channels
+    from core.explain.heatmaps import channel_grid
+    from core.models.backbones import load_backbone
 
     image = load_image_file(args.image)
     backbone = load_backbone(args.backbone)

@@ -21,11 +21,11 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Writes the overlay of the photo as the network sees it; exit 2 on bad input."""
-    from core.backbones import load_backbone
-    from core.classify import softmax
-    from core.gradcam import grad_cam, gradcam_overlay
-    from core.imagenet import class_name
-    from core.images import load_image_file, to_png_bytes
+    from core.data.images import load_image_file, to_png_bytes
+    from core.explain.gradcam import grad_cam, gradcam_overlay
+    from core.models.backbones import load_backbone
+    from core.models.classify import softmax
+    from core.models.imagenet import class_name
 
     image = load_image_file(args.image)
     backbone = load_backbone(args.backbone)

@@ -36,8 +36,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Runs the visualisation, saves the PNG and reports the target probability measured on it."""
-    from core.backbones import load_backbone
-    from core.images import load_image_file
+    from core.data.images import load_image_file
+    from core.models.backbones import load_backbone
     from core.visualise.opinions import judge
     from core.visualise.optimise import Visualiser, mode_config
 

@@ -37,10 +37,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Loads the data, extracts (cached) embeddings, trains the head and saves the assembled model."""
-    from core.archives import ArchiveError
-    from core.datasets import DatasetError, limit_per_class, open_dataset
-    from core.downloads import ChecksumError, NoNetworkError
-    from core.training import HeadSettings
+    from core.data.archives import ArchiveError
+    from core.data.datasets import DatasetError, limit_per_class, open_dataset
+    from core.data.downloads import ChecksumError, NoNetworkError
+    from core.transfer.training import HeadSettings
 
     if not args.out.endswith(".keras"):
         progress("error: --out must end with .keras")
@@ -53,7 +53,7 @@ def run(args) -> int:
     except (DatasetError, ArchiveError, NoNetworkError, ChecksumError, ValueError) as exc:
         progress(f"error: {exc}")
         return 2
-    from core.export import ExportError
+    from core.transfer.export import ExportError
 
     try:
         result = _train(dataset, args, settings)
@@ -73,11 +73,11 @@ def _train(dataset, args, settings) -> dict:
     """The training run itself; returns the JSON result."""
     import time
 
-    from core.backbones import load_backbone
-    from core.embeddings import embedder_for, run_extraction
-    from core.evaluation import evaluate_probs
-    from core.training import train_head
-    from core.transfer import export_model, prepare_data
+    from core.data.embeddings import embedder_for, run_extraction
+    from core.models.backbones import load_backbone
+    from core.transfer.evaluation import evaluate_probs
+    from core.transfer.pipeline import export_model, prepare_data
+    from core.transfer.training import train_head
 
     start = time.perf_counter()
     for note in dataset.skipped:
@@ -113,7 +113,7 @@ def _save_bundle(model, dataset, args, evaluation, result) -> None:
     """Writes the page's download bundle: the model at ``--out``, its labels, TFLite, report, predict.py."""
     from pathlib import Path
 
-    from core.export import bundle_files, run_report, write_bundle
+    from core.transfer.export import bundle_files, run_report, write_bundle
 
     report = run_report({"dataset": str(args.data), "task": args.task, "backbone": args.backbone,
                          "classes": dataset.classes, "settings": {
@@ -135,8 +135,8 @@ def _fine_tune(backbone, head, data, args):
     """Phase two: the top blocks of this process's own backbone, trained on the photos; returns (model, JSON)."""
     import numpy as np
 
-    from core.finetune import FineTuneSettings, fine_tune
-    from core.images import load_image_file
+    from core.data.images import load_image_file
+    from core.transfer.finetune import FineTuneSettings, fine_tune
 
     settings = FineTuneSettings(blocks=args.fine_tune_blocks, epochs=args.fine_tune_epochs,
                                 learning_rate=args.fine_tune_learning_rate, seed=args.seed,

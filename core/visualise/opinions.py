@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass
 import keras
 import numpy as np
 
-from core.classify import softmax, top_k
-from core.imagenet import class_name
-from core.images import center_crop_resize
+from core.data.images import center_crop_resize
+from core.models.classify import softmax, top_k
+from core.models.imagenet import class_name
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def judge(backbone, image: np.ndarray, classes) -> tuple[float, np.ndarray]:
     """Classifies an image as a photo, the way the Home page and ``classify`` CLI do.
 
     Args:
-        backbone: a loaded ``core.backbones.Backbone``.
+        backbone: a loaded ``core.models.backbones.Backbone``.
         image: ``(h, w, 3)`` uint8 RGB, for example the saved PNG.
         classes: ImageNet indices whose probabilities are summed.
 

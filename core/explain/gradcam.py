@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.heatmaps import overlay, resize_map
+from core.explain.heatmaps import overlay, resize_map
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +94,7 @@ def grad_cam(source, pixels: np.ndarray, class_index: int | None = None, layer_n
     """Computes the Grad-CAM heatmap of one class for one photo.
 
     Args:
-        source: a loaded ``core.backbones.Backbone``; or a ``keras.Model`` from
+        source: a loaded ``core.models.backbones.Backbone``; or a ``keras.Model`` from
             pixels to class scores (then ``layer_name`` is required; build a
             ``GradCamExplainer`` once instead when explaining many photos); or
             a ``GradCamExplainer``.

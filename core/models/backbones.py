@@ -17,10 +17,10 @@ import keras
 import numpy as np
 from keras import layers
 
-from core import efficientnet_lite
-from core.downloads import cache_dir, download
-from core.images import center_crop_resize
-from core.torch_checkpoint import load_state_dict
+from core.data.downloads import cache_dir, download
+from core.data.images import center_crop_resize
+from core.models import efficientnet_lite
+from core.models.torch_checkpoint import load_state_dict
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 _KERAS_WEIGHTS_BASE = "https://storage.googleapis.com/tensorflow/keras-applications/"

@@ -24,8 +24,8 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from core.training import EpochStream, HeadSettings, ValidationLogs, compile_head, one_hot
-from core.transfer_model import assemble
+from core.transfer.model import assemble
+from core.transfer.training import EpochStream, HeadSettings, ValidationLogs, compile_head, one_hot
 
 _LITE_BLOCK = re.compile(r"^(stem|block\d+[a-z]|top)_")
 PRECISIONS = ("auto", "float32", "mixed_float16")

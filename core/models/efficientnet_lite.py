@@ -145,7 +145,7 @@ def load_torch_state(model: keras.Model, state: dict, variant: str) -> None:
 
     Args:
         model: the Keras model to fill.
-        state: parameter name to array, as read by ``core.torch_checkpoint``.
+        state: parameter name to array, as read by ``core.models.torch_checkpoint``.
         variant: the variant the model was built as.
 
     Raises:

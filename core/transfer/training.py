@@ -15,7 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.transfer_model import build_head
+from core.transfer.model import build_head
 
 
 @dataclass(frozen=True)

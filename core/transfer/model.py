@@ -2,7 +2,7 @@
 
 A trained model is one Keras model from 0-255 pixels to class probabilities, made of
 standard Keras layers only, so its ``.keras`` file loads in any Python with Keras 3
-(safe mode on). The class names travel beside it (``labels.txt``, see ``core.export``).
+(safe mode on). The class names travel beside it (``labels.txt``, see ``core.transfer.export``).
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def assemble(embedding_model: keras.Model, head: keras.Model, classes=None) -> k
         embedding_model: pixels to pooled features; may be a shared, frozen one (it is only read).
         head: model from ``build_head``.
         classes: class names in the head's output order, checked against its width when given
-            (they are not stored in the model; ``core.export`` writes them beside it).
+            (they are not stored in the model; ``core.transfer.export`` writes them beside it).
 
     Returns:
         ``pixels (0-255) -> probabilities``.

@@ -23,10 +23,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from core.datasets import Sample
-from core.downloads import cache_dir
-from core.images import ImageInputError, center_crop_resize, load_image
-from core.splits import dhash
+from core.data.datasets import Sample
+from core.data.downloads import cache_dir
+from core.data.images import ImageInputError, center_crop_resize, load_image
+from core.data.splits import dhash
 
 
 @dataclass(frozen=True, eq=False)

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-CLASSES_FILE = Path(__file__).resolve().parent.parent / "assets" / "imagenet_classes.json"
+CLASSES_FILE = Path(__file__).resolve().parents[2] / "assets" / "imagenet_classes.json"
 CAT_CLASSES = tuple(range(281, 286))
 DOG_CLASSES = tuple(range(151, 269))
 NUM_CLASSES = 1000

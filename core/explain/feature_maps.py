@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.heatmaps import SCALES, channel_images, scale_maps
+from core.explain.heatmaps import SCALES, channel_images, scale_maps
 
 STAGES_VIEW = "stages"
 MAX_TOP_K = 64
@@ -93,7 +93,7 @@ def extract_features(backbone, pixels: np.ndarray) -> FeatureMaps:
     """Runs one photo through the backbone and keeps every stage's activations.
 
     Args:
-        backbone: a loaded ``core.backbones.Backbone``.
+        backbone: a loaded ``core.models.backbones.Backbone``.
         pixels: ``(size, size, 3)`` prepared pixels (``backbone.prepare``), 0-255.
 
     Returns:
@@ -167,7 +167,7 @@ class StageView:
 
 def render_stage(stage: StageFeatures, channels, scale: str = "channel", cmap: str = "viridis",
                  min_size: int = 112) -> StageView:
-    """Colours the chosen channels of one stage (see ``core.heatmaps.channel_images``).
+    """Colours the chosen channels of one stage (see ``core.explain.heatmaps.channel_images``).
 
     Args:
         stage: one stage's activations.

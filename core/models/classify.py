@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from core.imagenet import class_name
+from core.models.imagenet import class_name
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def classify_images(backbone, images: list[np.ndarray], k: int = 5, batch_size: 
     """Top-k ImageNet predictions for RGB photos of any size.
 
     Args:
-        backbone: a loaded ``core.backbones.Backbone``.
+        backbone: a loaded ``core.models.backbones.Backbone``.
         images: ``uint8`` RGB arrays.
         k: classes per photo.
         batch_size: photos per forward pass.

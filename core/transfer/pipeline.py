@@ -10,11 +10,11 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from core.datasets import TASKS, Dataset
-from core.embeddings import VIEW_COUNTS, Embeddings
-from core.images import center_crop_resize
-from core.splits import Split, near_duplicate_groups, official_split, stratified_split
-from core.transfer_model import assemble
+from core.data.datasets import TASKS, Dataset
+from core.data.embeddings import VIEW_COUNTS, Embeddings
+from core.data.images import center_crop_resize
+from core.data.splits import Split, near_duplicate_groups, official_split, stratified_split
+from core.transfer.model import assemble
 
 SOURCES = ("bundled", "folder", "zip", "oxford-pets", "cats-vs-dogs", "own")
 
@@ -57,7 +57,7 @@ class DataSettings:
 
     @property
     def dataset_source(self) -> str:
-        """What ``core.datasets.open_dataset`` takes."""
+        """What ``core.data.datasets.open_dataset`` takes."""
         return self.location if self.source in ("folder", "zip") else self.source
 
 
@@ -92,7 +92,7 @@ def prepare_data(dataset: Dataset, embeddings: Embeddings, val_fraction: float =
 
     Args:
         dataset: the dataset the embeddings were computed for.
-        embeddings: from ``core.embeddings.extract_embeddings``.
+        embeddings: from ``core.data.embeddings.extract_embeddings``.
         val_fraction: share of each class for validation (own split).
         seed: the split's seed.
         official: use the dataset's published split (Oxford-IIIT Pet) instead.
@@ -121,7 +121,7 @@ def export_model(embedding_model: keras.Model, head: keras.Model, classes) -> ke
         classes: class names.
 
     Returns:
-        The assembled model (``core.transfer_model.assemble``).
+        The assembled model (``core.transfer.model.assemble``).
     """
     return assemble(embedding_model, head, list(classes))
 
@@ -151,35 +151,9 @@ def predict_probs(model: keras.Model, images, batch_size: int = 32, crop_fractio
     return np.concatenate(outputs) if outputs else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
-def flat_classifier(model: keras.Model) -> tuple[keras.Model, str]:
-    """The assembled model without nesting, and its last convolutional layer (for Grad-CAM).
-
-    ``assemble`` nests the embedding model and the head; Grad-CAM needs the
-    convolutional layers in the same graph as the class scores. The result
-    shares the weights of ``model``.
-
-    Args:
-        model: an assembled (or loaded) Transfer Lab classifier.
-
-    Returns:
-        ``(pixels -> probabilities`` model, name of its last layer with a 4-D output).
-
-    Raises:
-        ValueError: the model is not made of an embedding model and a head.
-    """
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    if len(nested) != 2:
-        raise ValueError("expected a model assembled from an embedding model and a head")
-    embedding, head = nested
-    convs = [layer.name for layer in embedding.layers if len(getattr(layer, "output", None).shape or ()) == 4]
-    if not convs:
-        raise ValueError("the embedding model has no convolutional layer")
-    return keras.Model(embedding.inputs[0], head(embedding.outputs[0]), name="flat_classifier"), convs[-1]
-
-
 def guess_backbone(model: keras.Model) -> str | None:
     """The registry name of the backbone inside a loaded classifier (by its nested model's name), or None."""
-    from core.backbones import list_backbones
+    from core.models.backbones import list_backbones
 
     names = " ".join(layer.name for layer in model.layers)
     size = int(model.input_shape[1])

@@ -1,0 +1,1 @@
+"""Photos and datasets: safe decoding, archives, downloads, splits and the embedding cache."""

@@ -1,0 +1,1 @@
+"""Feature maps: what each stage extracts, Grad-CAM, and turning activations into pictures."""

@@ -1,0 +1,1 @@
+"""Pretrained backbones: the registry, EfficientNet-Lite and its weights, ImageNet classes, classifying."""

@@ -1,0 +1,82 @@
+"""The session's state, typed: one key per thing a learner makes, each held as a dataclass.
+
+Pages read and write the session through this module, never through raw ``st.session_state`` keys, so each name is
+spelled once. Streamlit keeps ``st.session_state`` across pages, but drops a widget's key when its widget is not
+drawn: nothing a learner made may live only in a widget key, which is why it lives here. When a session ends,
+Streamlit drops its state, and with it every model and embedding listed here (nothing here is cached process-wide).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import streamlit as st
+
+T = TypeVar("T")
+
+TRAINED = "trained_model"
+
+
+@dataclass(frozen=True, eq=False)
+class TrainedModel:
+    """The session's classifier: trained on the Transfer training page, or loaded from a ``.keras`` file.
+
+    ``caches`` holds objects derived from this model (a flat copy for Grad-CAM, a Visualiser, an Attacker): they
+    go when the model is replaced, so no page keeps using a model the learner has moved on from.
+    """
+
+    model: Any
+    classes: tuple[str, ...]
+    backbone: str | None
+    run: str = ""
+    fine_tuned: bool = False
+    downloaded: bool = False
+    caches: dict = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self):
+        if not self.classes:
+            raise ValueError("a trained model needs at least one class")
+        object.__setattr__(self, "classes", tuple(self.classes))
+
+    def cached(self, name: str, make: Callable[[], T]) -> T:
+        """``make()`` once per model: derived objects live and die with the model they were made from."""
+        if name not in self.caches:
+            self.caches[name] = make()
+        return self.caches[name]
+
+
+def trained() -> TrainedModel | None:
+    """The session's classifier, or None before the learner has trained or loaded one."""
+    return st.session_state.get(TRAINED)
+
+
+def set_trained(model: TrainedModel) -> None:
+    st.session_state[TRAINED] = model
+
+
+def mark_downloaded() -> None:
+    """The learner has the current model on their disk: replacing it no longer loses work."""
+    current = trained()
+    if current is not None and not current.downloaded:
+        st.session_state[TRAINED] = replace(current, downloaded=True, caches=current.caches)
+
+
+def replacing_loses_work() -> bool:
+    """True while the session holds a fine-tuned model the learner has not downloaded (minutes of work)."""
+    current = trained()
+    return current is not None and current.fine_tuned and not current.downloaded
+
+
+def page_state(key: str, factory: Callable[[], T]) -> T:
+    """This session's state object for one page (a dataclass made by ``factory`` on first use)."""
+    if key not in st.session_state:
+        st.session_state[key] = factory()
+    return st.session_state[key]
+
+
+def forget(*keys: str) -> None:
+    """Drops entries (a finished job's leftovers, a replaced result); unknown keys are fine."""
+    for key in keys:
+        st.session_state.pop(key, None)
