@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import keras
 
-from core.backbones import Backbone, get_spec, list_backbones
+from core.models.backbones import Backbone, get_spec, list_backbones
 
 SMALL = 2  # conv filters per stage: the smallest that still gives every stage a shape
 
@@ -42,6 +42,10 @@ def clear_shared_caches() -> None:
     import ui.ideal_cat
 
     ui.common.cached_backbone.clear()
+    # Per-session caches can only be cleared from inside a script run, and every AppTest run is one session.
+    from streamlit.testing.v1 import AppTest
+
+    AppTest.from_string("import ui.feature_maps as f\nf.photo_features.clear()\nf.photo_gradcam.clear()").run()
     ui.ideal_cat.cached_visualiser.clear()
     ui.ideal_cat.result_cache.clear()
 

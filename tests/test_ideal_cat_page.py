@@ -8,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.transfer.model import assemble, build_head
 from tests.conftest import make_tiny_model, open_page, running_app
+from ui.state import TrainedModel
 
 PAGE = "app_pages/ideal_cat.py"
 
@@ -47,11 +48,11 @@ def test_a_capped_run_shows_the_image_and_the_second_opinion(monkeypatch):
     assert any("capped at 4" in c.value for c in at.caption)
 
 
-def _trained_model() -> dict:
+def _trained_model() -> TrainedModel:
     tiny = make_tiny_model(2, 224)
     embedding = keras.Model(tiny.input, tiny.get_layer("avg_pool").output)
     model = assemble(embedding, build_head(4, 2), ["teapot", "kettle"])
-    return {"model": model, "classes": ["teapot", "kettle"], "backbone": "efficientnet_lite0"}
+    return TrainedModel(model, ("teapot", "kettle"), "efficientnet_lite0")
 
 
 @pytest.mark.real_backbone

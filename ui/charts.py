@@ -41,7 +41,7 @@ def shape_chart(rows: list[dict], stage_names: dict[str, str], height: int = 340
     """Spatial side (bars) and channel count (line), stage by stage: the picture shrinks and deepens.
 
     Args:
-        rows: ``core.feature_maps.stage_summary`` rows.
+        rows: ``core.explain.feature_maps.stage_summary`` rows.
         stage_names: stage label -> its short name in the learner's language (the x tick text).
         height: figure height in pixels.
     """

@@ -15,7 +15,7 @@ from ui.i18n import t
 
 logger = logging.getLogger("transfer_lab")
 
-# core.images' ImageInputError messages, each a pattern of its English words -> the learner's sentence.
+# core.data.images' ImageInputError messages, each a pattern of its English words -> the learner's sentence.
 _PHOTO_PROBLEMS = (
     (re.compile(r"is not an image"), "errors.not_an_image"),
     (re.compile(r"is damaged or cut short"), "errors.damaged_photo"),

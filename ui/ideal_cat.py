@@ -24,12 +24,13 @@ from ui.common import backbone_availability, cached_backbone, get_backbone, sele
 from ui.i18n import current_language, t
 from ui.jobs import INLINE, job_of, job_ui, light_work, start_job, take_finished
 from ui.settings import lab_settings
+from ui.state import ideal_page, trained
 
 # Widget option ids stay the same in every language (keyed widgets keep their value); only shown names change.
 PRESETS = {"siamese": (284,), "tabby": (281,), "all_cats": CAT_CLASSES, "zebra": (340,)}
 SEARCH = "search"
 MODES = {"recognisable": ("recognisable",), "naive": ("naive",), "both": ("naive", "recognisable")}
-GALLERY, TRAINED, SHOWN, JOB_SLOT = "ideal_gallery", "trained_model", "ideal_shown", "ideal"
+JOB_SLOT = "ideal"
 
 
 @dataclass(frozen=True)
@@ -92,8 +93,8 @@ def step_cap() -> int:
 
 def target_picker() -> Target | None:
     """Presets, the learner's own classes, or a search over the ImageNet class names (Chinese or English)."""
-    trained = st.session_state.get(TRAINED)
-    own = {f"own:{i}": name for i, name in enumerate(trained["classes"])} if trained else {}
+    learner = trained()
+    own = {f"own:{i}": name for i, name in enumerate(learner.classes)} if learner else {}
     lang = current_language()
 
     # shown names made now, in this run's language (AppTest calls format_func outside the script run)
@@ -199,8 +200,7 @@ def add_opinions(result: Result) -> None:
         result.opinions = [o.as_dict() for o in second_opinion(
             result.image, () if result.target.trained else result.target.classes, backbones, made_on=result.made_on)]
         if result.target.trained:
-            trained = st.session_state[TRAINED]
-            prob = judge_model(trained["model"], result.image, result.target.classes)
+            prob = judge_model(trained().model, result.image, result.target.classes)
             result.opinions.insert(0, {"backbone": None, "target_prob": prob, "top_label": "",
                                        "top_prob": None, "made_on": True})
 
@@ -262,13 +262,14 @@ def finish_job() -> None:
     results = [r for r in job.last["results"] if r.curve]
     if job.state == STOPPED and results:
         results[-1].stopped = True
-    st.session_state.setdefault(GALLERY, []).extend(results)
-    st.session_state[SHOWN] = results
+    page = ideal_page()
+    page.gallery.extend(results)
+    page.shown = results
 
 
 def gallery_ui() -> None:
     """Thumbnails of this session's results, newest first."""
-    gallery = st.session_state.get(GALLERY, [])
+    gallery = ideal_page().gallery
     if not gallery:
         return
     st.header(t("ideal.gallery"))
@@ -289,16 +290,14 @@ def visualiser_for(target: Target, backbone_name: str) -> Visualiser:
     if not target.trained:
         get_backbone(backbone_name)  # spinner on the first load
         return cached_visualiser(backbone_name)
-    trained = st.session_state[TRAINED]
-    if st.session_state.get("ideal_trained_vis", (None,))[0] is not trained["model"]:
-        vis = Visualiser(trained["model"], outputs="probabilities", name="your classifier")
-        st.session_state["ideal_trained_vis"] = (trained["model"], vis)
-    return st.session_state["ideal_trained_vis"][1]
+    learner = trained()  # its visualiser lives and dies with the model (TrainedModel.caches)
+    return learner.cached("ideal_visualiser",
+                          lambda: Visualiser(learner.model, outputs="probabilities", name="your classifier"))
 
 
 def generate_ui(target: Target) -> None:
     """Settings, Generate, and the job's place or live progress."""
-    backbone_name = st.session_state[TRAINED]["backbone"] if target.trained else selected_backbone()
+    backbone_name = trained().backbone if target.trained else selected_backbone()
     modes, settings = settings_ui(target, get_spec(backbone_name).input_size)
     if settings["step_cap"]:
         st.caption(t("ideal.step_cap", cap=settings["step_cap"]))
@@ -318,10 +317,11 @@ def generate_ui(target: Target) -> None:
 
 def results_ui() -> None:
     """The latest results side by side, or a hint when there are none and nothing runs."""
-    shown = st.session_state.get(SHOWN, [])
+    page = ideal_page()
+    shown = page.shown
     if shown:
         for i, (col, result) in enumerate(zip(st.columns(len(shown)), shown)):
             with col:
-                show_result(result, f"{len(st.session_state.get(GALLERY, []))}_{i}")
+                show_result(result, f"{len(page.gallery)}_{i}")
     elif job_of(JOB_SLOT) is None:
         st.info(t("ideal.hint"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from ui.i18n import current_language, t, translate
+from ui.state import IDEAL
 
 VISITED_KEY = "lab_visited"
 
@@ -58,10 +59,8 @@ def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
     Returns:
         Step page name -> a short description of what was done.
     """
-    runs = state.get("tt_runs") or []
-    best = max((run["evaluation"].accuracy for run in runs), default=0.0)
-    gallery = state.get("ideal_gallery") or []
-    attack = state.get("adv_result")
+    accuracies, gallery, attack = _run_accuracies(state), _gallery(state), _attack(state)
+    runs, best = accuracies, max(accuracies, default=0.0)
     if not runs:
         trained = ""
     elif len(runs) == 1:
@@ -73,9 +72,29 @@ def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
         "transfer_training": trained,
         "ideal_cat": "" if not gallery else (translate("path.done_one_image", lang) if len(gallery) == 1
                                               else translate("path.done_images", lang, count=len(gallery))),
-        "adversarial_dog": (translate("path.done_attack", lang, photo=attack["photo"], eps=attack["config"].eps)
-                            if attack else ""),
+        "adversarial_dog": translate("path.done_attack", lang, photo=attack[0], eps=attack[1]) if attack else "",
     }
+
+
+# Each page's state, read through ui/state.py's keys; the older raw keys are still read while branches merge.
+def _run_accuracies(state: Mapping) -> list[float]:
+    page = state.get("transfer_page")
+    if page is not None:
+        return [run.accuracy for run in page.runs]
+    return [run["evaluation"].accuracy for run in state.get("tt_runs") or []]
+
+
+def _gallery(state: Mapping) -> list:
+    page = state.get(IDEAL)
+    return page.gallery if page is not None else []
+
+
+def _attack(state: Mapping) -> tuple[str, float] | None:
+    page = state.get("adversarial")
+    if page is not None and getattr(page, "result", None) is not None:
+        return page.result.photo, page.result.config.eps
+    legacy = state.get("adv_result")
+    return (legacy["photo"], legacy["config"].eps) if legacy else None
 
 
 def lab_path_ui() -> None:
