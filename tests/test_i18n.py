@@ -9,8 +9,8 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT
 from ui.i18n import LANGUAGES, catalogue, language_from, translate
 
-# t("key" ... in the code; a key built at run time belongs to a family listed below.
-USAGE = re.compile(r"""\bt\(\s*["']([a-z0-9_.]+)["']""")
+# t("key" ... (or translate("key", lang ...) in the code; a key built at run time belongs to a family listed below.
+USAGE = re.compile(r"""\b(?:t|translate)\(\s*["']([a-z0-9_.]+)["']""")
 # Phase A ships the lesson's glossary and common labels before the pages use them; phase B
 # (pages converted) uses each of them by its literal key and removes this allowance.
 PENDING_FAMILIES = ("term.", "button.", "common.")

@@ -80,3 +80,19 @@ def forget(*keys: str) -> None:
     """Drops entries (a finished job's leftovers, a replaced result); unknown keys are fine."""
     for key in keys:
         st.session_state.pop(key, None)
+
+
+# --- Ideal cat (app_pages/ideal_cat.py, ui/ideal_cat.py) ---
+IDEAL = "ideal_page"
+
+
+@dataclass(eq=False)
+class IdealPage:
+    """What the Ideal cat page keeps: every image this session made (the gallery) and the latest ones shown."""
+
+    gallery: list = field(default_factory=list)  # ui.ideal_cat.Result, oldest first
+    shown: list = field(default_factory=list)  # the latest job's results, side by side
+
+
+def ideal_page() -> IdealPage:
+    return page_state(IDEAL, IdealPage)
