@@ -212,6 +212,7 @@ def test_transfer_resizes_to_each_network_and_judges_the_target(tiny_attacker, p
     rows = transfer([other], photo, photo, (1,))
     probs = other.probabilities(resize_to(photo, 12)[None].astype(np.float32))[0]
     assert rows[0]["network"] == "bigger"
+    assert rows[0]["clean_index"] == probs.argmax() and rows[0]["clean_label"] == ["dog", "cat"][probs.argmax()]
     assert rows[0]["target_prob"] == pytest.approx(probs[1], abs=1e-6)
     assert rows[0]["survives"] == (probs.argmax() == 1)
     untargeted = transfer([other], photo, photo, ())

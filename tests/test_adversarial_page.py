@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import keras
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import make_tiny_model, open_page, wait_until_idle
+from tests.conftest import make_tiny_model, open_page, running_app, wait_until_idle
+from ui.state import TrainedModel
 
 PAGE = "app_pages/adversarial_dog.py"
 
@@ -21,7 +24,7 @@ def _texts(at) -> str:
 
 
 def _folder(at, folder, file_name):
-    at.radio(key="adv_where").set_value("A folder of photos").run()
+    at.radio(key="adv_where").set_value("folder").run()
     at.text_input(key="adv_folder").set_value(str(folder)).run()
     select = at.selectbox(key="adv_folder_file")
     select.set_value(next(o for o in select.options if o == file_name)).run()
@@ -45,7 +48,7 @@ def test_page_opens_on_a_bundled_dog_and_the_attack_runs_without_an_upload():
 @pytest.mark.real_backbone
 def test_a_folder_that_does_not_exist_gets_a_clear_message(tmp_path):
     at = _page()
-    at.radio(key="adv_where").set_value("A folder of photos").run()
+    at.radio(key="adv_where").set_value("folder").run()
     at.text_input(key="adv_folder").set_value(str(tmp_path / "nowhere")).run()
     assert not at.exception
     assert any("is not a folder" in e.value for e in at.error)
@@ -63,7 +66,7 @@ def test_folder_photo_attack_turns_the_leonberger_into_a_siamese_cat(shared_data
     assert "Largest change of any pixel: **2 levels of 255**" in text
     assert len(at.get("download_button")) == 1
     survival = at.dataframe[0].value
-    assert list(survival["check"]) == ["none (as saved)", "JPEG re-compression", "small resize", "slight blur"]
+    assert list(survival["change"]) == ["none (as saved)", "JPEG re-compression", "small resize", "slight blur"]
     assert survival["attack"].iloc[0].startswith("✅")
 
 
@@ -75,12 +78,11 @@ def _trained_model():
 @pytest.mark.real_backbone
 def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_curve(shared_data):
     at = _page()
-    at.session_state["trained_model"] = {"model": _trained_model(), "classes": ["my dog", "my cat"],
-                                         "backbone": "efficientnet_lite0"}
+    at.session_state["trained_model"] = TrainedModel(_trained_model(), ("my dog", "my cat"), "efficientnet_lite0")
     at.run()
     _folder(at, shared_data / "singles", "dog_samoyed_fullbody.jpg")
     assert "Your classifier: my cat" in at.selectbox(key="adv_target").options
-    at.selectbox(key="adv_target").set_value("Your classifier: my cat").run()
+    at.selectbox(key="adv_target").set_value("own:1").run()
     at.slider(key="adv_eps").set_value(16).run()
     at.button(key="adv_run").click().run()
     assert not at.exception
@@ -91,9 +93,9 @@ def test_the_learners_own_classifier_can_be_the_target_and_the_sweep_draws_a_cur
     at.slider(key="adv_sweep_limit").set_value(3).run()
     at.button(key="adv_sweep_run").click().run()
     assert not at.exception
-    sweep = at.session_state["adv_sweep"]
-    assert sorted(sweep["curve"]) == [0, 16] and all(done == 3 for _, done in sweep["curve"].values())
-    assert sweep["curve"][16][0] >= sweep["curve"][0][0]
+    sweep = at.session_state["adversarial"].sweep
+    assert sorted(sweep.curve) == [0, 16] and all(done == 3 for _, done in sweep.curve.values())
+    assert sweep.curve[16][0] >= sweep.curve[0][0]
 
 
 @pytest.mark.browser
@@ -123,3 +125,48 @@ def test_browser_upload_a_dog_and_watch_the_prediction_flip(app_url, page, share
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the adversarial PNG").click()
     assert download.value.suggested_filename == "adversarial_pgd_eps2.png"
+
+
+@pytest.mark.browser
+@pytest.mark.real_backbone
+@pytest.mark.timeout(1200)  # two learners on one server: slow on a busy 2-core machine
+def test_browser_classroom_a_second_learner_waits_while_the_first_sweeps_and_stop_keeps_the_points(
+        browser, tmp_path, shared_data):
+    from playwright.sync_api import expect
+
+    env = {"TRANSFER_LAB_MODE": "classroom", "TRANSFER_LAB_DATA_DIRS": str(shared_data)}
+    with running_app(tmp_path, env) as url:
+        first, second = (browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in "ab")
+        for page in (first, second):
+            page.goto(f"{url}/adversarial_dog?lang=en")
+            expect(page.get_by_text("sees Leonberg")).to_be_visible(timeout=240_000)
+            wait_until_idle(page)
+        first.get_by_role("button", name="Run the attack").click()
+        verdict = first.get_by_text("The attack worked")
+        expect(verdict).to_be_visible(timeout=240_000)
+        expect(first.get_by_text("JPEG re-compression")).to_be_attached(timeout=120_000)  # the survival job ran
+        wait_until_idle(first)
+        said = verdict.inner_text()
+        slider = first.get_by_test_id("stSlider").filter(has_text="JPEG quality").get_by_role("slider")
+        slider.focus()
+        slider.press("ArrowLeft")
+        expect(first.get_by_text("quality 74")).to_be_attached(timeout=120_000)
+        wait_until_idle(first)
+        assert verdict.inner_text() == said  # same result, same measured seconds: the attack was not rerun
+        folder = first.get_by_test_id("stSelectbox").filter(has_text="Folder of photos for the sweep")
+        folder.get_by_role("combobox").fill("pets-mini/dog")
+        first.keyboard.press("Enter")
+        wait_until_idle(first)
+        first.get_by_role("button", name="Run the sweep").click()
+        expect(first.get_by_text("Epsilon sweep is running")).to_be_visible(timeout=120_000)
+        second.get_by_role("button", name="Run the attack").click()
+        expect(second.get_by_text("1 job ahead of you")).to_be_visible(timeout=60_000)
+        expect(second.get_by_role("button", name="Cancel")).to_be_visible()
+        expect(first.get_by_text(re.compile(r"Epsilon sweep is running: \d+%"))).to_be_visible(timeout=240_000)
+        first.get_by_role("button", name="Stop").click()
+        expect(first.get_by_text("You stopped the sweep")).to_be_visible(timeout=300_000)
+        expect(first.locator(".js-plotly-plot").get_by_text("PGD success rate towards Siamese cat")).to_be_visible()
+        expect(second.get_by_text("The attack worked")).to_be_visible(timeout=300_000)
+        assert "Traceback" not in (tmp_path / "server.log").read_text()
+        first.context.close()
+        second.context.close()

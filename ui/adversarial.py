@@ -1,55 +1,63 @@
-"""App-layer helpers of the Adversarial dog page: cached attackers, folder photos, tables and charts."""
+"""Adversarial dog, app layer: cached attackers, the page's session state, targets and photos from folders.
+
+The page (app_pages/adversarial_dog.py) is an outline; ui/adversarial_attack.py draws the attack,
+ui/adversarial_checks.py the survival, transfer and sweep sections, ui/adversarial_charts.py the charts.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from core.attack.attack import Attacker
+from core.class_names import class_name
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from core.models.backbones import get_spec
 from ui.common import Photo, backbone_availability, cached_backbone
+from ui.i18n import current_language, t
+from ui.state import TrainedModel
 
-TRAINED_KEY = "trained_model"
+SIAMESE = 284
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _cached_attacker(name: str) -> Attacker:
+@dataclass(frozen=True)
+class Target:
+    """What the attack aims at: ImageNet classes (or a named group), the learner's classes, or untargeted."""
+
+    kind: str = "imagenet"  # "imagenet" or "trained"
+    classes: tuple[int, ...] = (SIAMESE,)  # empty: untargeted (anything but the original class)
+    group: str = ""  # "any_cat": the classes are the ImageNet cats
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def shared_attacker(name: str) -> Attacker:
     """One attacker per backbone and process, its gradient traced once; read-only, shared by sessions."""
     return Attacker.for_backbone(cached_backbone(name)).warm_up()
 
 
 def imagenet_attacker(name: str) -> Attacker:
     """The attacker of an ImageNet backbone, with a spinner the first time."""
-    with st.spinner(f"Preparing {get_spec(name).display_name} for the attack (first time only)..."):
-        return _cached_attacker(name)
+    with st.spinner(t("adversarial.preparing", network=get_spec(name).display_name)):
+        return shared_attacker(name)
 
 
-def trained_classifier() -> dict | None:
-    """The learner's trained classifier from the transfer page, if this session has one."""
-    trained = st.session_state.get(TRAINED_KEY)
-    if isinstance(trained, dict) and trained.get("model") is not None and trained.get("classes"):
-        return trained
-    return None
+def trained_attacker(trained: TrainedModel) -> Attacker:
+    """An attacker of the learner's own classifier, made once per model (it goes when the model is replaced)."""
+    def make() -> Attacker:
+        with st.spinner(t("adversarial.preparing_own")):
+            return Attacker(trained.model, "probabilities", trained.classes, name="your classifier").warm_up()
+    return trained.cached("adversarial_attacker", make)
 
 
-def trained_attacker(trained: dict) -> Attacker:
-    """An attacker of the learner's own classifier, built once per trained model in this session."""
-    cached = st.session_state.get("adv_trained_attacker")
-    if cached is None or cached[0] is not trained["model"]:
-        with st.spinner("Preparing your classifier for the attack..."):
-            attacker = Attacker(trained["model"], "probabilities", trained["classes"], name="your classifier")
-            cached = (trained["model"], attacker.warm_up())
-        st.session_state["adv_trained_attacker"] = cached
-    return cached[1]
-
-
-def prepare_for(attacker: Attacker, backbone_name: str, image: np.ndarray) -> np.ndarray:
-    """The photo as the attacked network sees it: centre crop and resize to its input size."""
+def prepare_for(attacker: Attacker, backbone_name: str | None, image: np.ndarray) -> np.ndarray:
+    """The photo as the attacked network sees it: centre crop and resize to its input size (a loaded classifier
+    whose backbone is unknown gets the usual ImageNet crop)."""
+    if backbone_name is None:
+        return center_crop_resize(image, attacker.input_size)
     return center_crop_resize(image, attacker.input_size, get_spec(backbone_name).crop_fraction)
 
 
@@ -58,17 +66,31 @@ def other_available_backbones(current: str) -> list[str]:
     return [name for name, (ok, _) in backbone_availability().items() if ok and name != current]
 
 
+def class_label(index: int, labels: tuple[str, ...] | None) -> str:
+    """A class as the learner reads it: their own class name as typed, or the ImageNet name in their language."""
+    return labels[index] if labels is not None else class_name(index, current_language())
+
+
+def target_label(target: Target, labels: tuple[str, ...] | None) -> str:
+    """The target in words, in the learner's language."""
+    if not target.classes:
+        return t("adversarial.target_anything_else")
+    if target.group == "any_cat":
+        return t("adversarial.target_any_cat_short")
+    return class_label(target.classes[0], labels)
+
+
 def folder_images(folder: str) -> list[Path]:
-    """Image files directly inside a folder, sorted; raises ValueError with a clear message."""
+    """Image files directly inside a folder, sorted; raises ValueError with a translated message."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        raise ValueError(f"{path.name} is not a folder on this computer")
+        raise ValueError(t("adversarial.not_a_folder", name=path.name))
     try:
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
     except OSError as exc:
-        raise ValueError(f"{path.name} cannot be read ({exc.strerror})") from None
+        raise ValueError(t("adversarial.folder_unreadable", name=path.name, problem=exc.strerror)) from None
     if not files:
-        raise ValueError(f"{path.name} has no photos ({', '.join(IMAGE_SUFFIXES)})")
+        raise ValueError(t("adversarial.folder_empty", name=path.name, suffixes=", ".join(IMAGE_SUFFIXES)))
     return files
 
 
@@ -77,31 +99,6 @@ def read_photo(path: Path) -> Photo | None:
     try:
         image = load_image_file(path)
     except ImageInputError as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(t("adversarial.bad_photo", name=path.name, problem=str(exc)), icon="🚫")
         return None
     return Photo(path.name, image, hashlib.sha1(image.tobytes()).hexdigest())
-
-
-def outcome_table(rows: list[dict], first: str, targeted: bool) -> list[dict]:
-    """Formats survival or transfer rows for st.dataframe."""
-    verdict = "still fooled" if targeted else "still changed"
-    return [{first: row[first], **({"setting": row["setting"]} if "setting" in row else {}),
-             **({"clean photo": f"{row['clean_label']} {row['clean_prob']:.0%}"} if "clean_label" in row else {}),
-             "prediction": f"{row['top_label']} {row['top_prob']:.0%}",
-             ("target probability" if targeted else "original class probability"): f"{row['target_prob']:.1%}",
-             "attack": f"✅ {verdict}" if row["survives"] else "❌ undone"} for row in rows]
-
-
-def sweep_figure(curve: dict[int, tuple[int, int]], method: str, target_name: str, photos: int) -> go.Figure:
-    """Success rate against epsilon, one point per budget (successes, photos)."""
-    eps = sorted(curve)
-    rates = [curve[e][0] / curve[e][1] if curve[e][1] else 0 for e in eps]
-    fig = go.Figure(go.Scatter(
-        x=eps, y=rates, mode="lines+markers+text", text=[f"{r:.0%}" for r in rates], textposition="top center",
-        customdata=[f"{curve[e][0]} of {curve[e][1]}" for e in eps],
-        hovertemplate="eps %{x} levels: %{y:.0%} (%{customdata})<extra></extra>", marker_color="#e45756",
-    ))
-    fig.update_layout(title=f"{method.upper()} success rate towards {target_name}, {photos} photos", height=360,
-                      xaxis_title="epsilon (pixel levels out of 255, L-inf)", yaxis_title="photos fooled",
-                      yaxis=dict(range=[0, 1.1], tickformat=".0%"), margin=dict(l=10, r=10, t=40, b=10))
-    return fig

@@ -96,3 +96,54 @@ class IdealPage:
 
 def ideal_page() -> IdealPage:
     return page_state(IDEAL, IdealPage)
+
+# --- Adversarial dog (app_pages/adversarial_dog.py, ui/adversarial*.py) ----------------------------------------------
+
+ADVERSARIAL = "adversarial"
+
+
+@dataclass(eq=False)
+class AttackResult:
+    """One finished (or stopped) attack, measured once: later widget changes only read it."""
+
+    key: tuple  # (photo digest, config, target, backbone): the settings it was made with
+    target: Any  # ui.adversarial.Target
+    config: Any  # core.attack.attack.AttackConfig
+    backbone: str
+    labels: tuple[str, ...] | None  # the learner's class names; None for ImageNet
+    photo: str
+    clean: Any  # uint8 photo as the network saw it
+    adversarial: Any  # uint8, exactly the PNG a learner downloads
+    perturbation: Any
+    step: int
+    seconds: float
+    stopped: bool = False
+    measured: dict | None = None
+    survival: dict = field(default_factory=dict)  # SurvivalSettings -> rows
+    transfer: list | None = None  # rows, once the other networks were asked
+
+
+@dataclass(eq=False)
+class SweepResult:
+    """Success rate per epsilon: {eps: (successes, photos done)}; a Stop keeps the points so far."""
+
+    curve: dict
+    method: str
+    target: Any  # ui.adversarial.Target
+    labels: tuple[str, ...] | None
+    photos: int
+    stopped: bool = False
+
+
+@dataclass(eq=False)
+class AdversarialState:
+    """Everything the Adversarial dog page keeps for a session."""
+
+    result: AttackResult | None = None
+    sweep: SweepResult | None = None
+    seen: dict = field(default_factory=dict)  # (digest, network, backbone) -> the clean photo's top prediction
+
+
+def adversarial() -> AdversarialState:
+    """This session's Adversarial dog state."""
+    return page_state(ADVERSARIAL, AdversarialState)

@@ -29,14 +29,15 @@ def transfer(attackers: list[Classifier], clean: np.ndarray, adversarial: np.nda
         target: target classes; empty for untargeted (fooled = top-1 changed).
 
     Returns:
-        One row per network: ``{"network", "clean_label", "clean_prob", "top_index", "top_label", "top_prob",
-        "target_prob", "survives"}`` (``survives``: the attack also works on this network).
+        One row per network: ``{"network", "clean_index", "clean_label", "clean_prob", "top_index", "top_label",
+        "top_prob", "target_prob", "survives"}`` (``survives``: the attack also works on this network).
     """
     rows = []
     for other in attackers:
         pair = np.stack([resize_to(clean, other.input_size), resize_to(adversarial, other.input_size)])
         probs = other.probabilities(pair.astype(np.float32))
         clean_top = int(probs[0].argmax())
-        row = {"network": other.name, "clean_label": other.label(clean_top), "clean_prob": float(probs[0][clean_top])}
+        row = {"network": other.name, "clean_index": clean_top, "clean_label": other.label(clean_top),
+               "clean_prob": float(probs[0][clean_top])}
         rows.append(outcome_row(other, row, probs[1], clean_top, target))
     return rows
