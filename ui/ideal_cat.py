@@ -21,7 +21,7 @@ from core.visualise.opinions import judge_model, second_opinion
 from core.visualise.optimise import IdealConfig, Visualiser, mode_config
 from ui.charts import losses_chart, probability_chart
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
-from ui.i18n import current_language, t
+from ui.i18n import current_language, learner_class, t
 from ui.jobs import INLINE, job_of, job_ui, light_work, start_job, take_finished
 from ui.settings import lab_settings
 from ui.state import TrainedModel, ideal_page, trained
@@ -104,7 +104,7 @@ def step_cap() -> int:
 def target_picker() -> Target | None:
     """Presets, the learner's own classes, or a search over the ImageNet class names (Chinese or English)."""
     learner = learners_model()
-    own = {f"own:{i}": name for i, name in enumerate(learner.classes)} if learner else {}
+    own = {f"own:{i}": learner_class(name) for i, name in enumerate(learner.classes)} if learner else {}
     lang = current_language()
 
     # shown names made now, in this run's language (AppTest calls format_func outside the script run)
