@@ -6,9 +6,18 @@ import streamlit as st
 
 from core.models.backbones import get_spec
 from ui.adversarial import target_label
-from ui.adversarial_attack import attack_ui, choose_photo, choose_settings, choose_target, result_ui, victim_for
+from ui.adversarial_attack import (
+    ATTACK_SLOT,
+    attack_ui,
+    choose_photo,
+    choose_settings,
+    choose_target,
+    result_ui,
+    victim_for,
+)
 from ui.adversarial_checks import survival_ui, sweep_ui, transfer_ui
 from ui.i18n import t
+from ui.jobs import job_of
 from ui.lab_path import next_step_ui
 from ui.state import adversarial, trained
 
@@ -30,10 +39,10 @@ if photo is None:
 else:
     key = attack_ui(photo, victim, target, config)
     result = adversarial().result
-    if result is None:
+    if result is None and job_of(ATTACK_SLOT) is None:
         st.info(t("adversarial.press_run", method=config.method.upper() if config else "PGD",
                   target=target_label(target, victim.labels)))
-    else:
+    elif result is not None:
         st.header(t("adversarial.h_result"))
         result_ui(result, key)
         survival_ui(learner_model)

@@ -36,7 +36,6 @@ def mock_networks(monkeypatch, mock_attackers):
         return mock_attackers[name]
 
     monkeypatch.setattr(ui.adversarial, "shared_attacker", shared)
-    monkeypatch.setattr(ui.adversarial_checks, "shared_attacker", shared)
     monkeypatch.setattr(ui.adversarial_checks, "other_available_backbones",
                         lambda current: [n for n in mock_attackers if n != current])
     return mock_attackers

@@ -23,7 +23,6 @@ from ui.adversarial import (
     other_available_backbones,
     prepare_for,
     read_photo,
-    shared_attacker,
     target_label,
     trained_attacker,
 )
@@ -93,12 +92,12 @@ def finish_survival() -> None:
         made_for.survival[settings] = rows
 
 
-def transfer_steps(result: AttackResult, others: list[str]):
-    """The job: each other network in turn (loaded here, not in the page), yielding the rows so far."""
+def transfer_steps(result: AttackResult, others: list):
+    """The job: each other network in turn, yielding the rows so far (a Stop keeps them)."""
     def steps():
         rows = []
-        for name in others:
-            rows += transfer([shared_attacker(name)], result.clean, result.adversarial, result.config.target)
+        for other in others:
+            rows += transfer([other], result.clean, result.adversarial, result.config.target)
             yield {"result": result, "rows": list(rows), "done": len(rows) / len(others)}
     return steps
 
@@ -116,7 +115,9 @@ def transfer_ui() -> None:
     st.caption(t("adversarial.transfer_caption", networks=names or t("adversarial.none")))
     finish_transfer()
     if others and st.button(t("adversarial.transfer_run"), key="adv_transfer_run"):
-        if start_job(TRANSFER_SLOT, "transfer", t("adversarial.job_transfer"), transfer_steps(result, others),
+        # networks are loaded here, in the script run: Streamlit's resource cache is not for worker threads
+        attackers = [imagenet_attacker(name) for name in others]
+        if start_job(TRANSFER_SLOT, "transfer", t("adversarial.job_transfer"), transfer_steps(result, attackers),
                      progress=lambda r: r["done"], keep_records=False) and _inline():
             finish_transfer()
     job_ui(TRANSFER_SLOT)
