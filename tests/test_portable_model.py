@@ -28,8 +28,8 @@ from core.transfer.export import (
     tflite_bytes,
     write_bundle,
 )
-from core.transfer.model import ClassLabels, build_head
-from core.transfer.pipeline import export_model, flat_classifier, predict_probs
+from core.transfer.model import ClassLabels, build_head, flat_classifier
+from core.transfer.pipeline import export_model, predict_probs
 from core.transfer.training import HeadSettings, train_head
 from core.visualise.surgery import probabilities_scorer
 from tests.conftest import make_tiny_model
