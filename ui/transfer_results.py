@@ -112,6 +112,7 @@ def show_run(run: TransferRun) -> None:
     cols[1].metric(t("transfer.metric_val_photos"), len(report.data.split.val))
     cols[2].metric(t("transfer.metric_best_epoch"), report.best_epoch)
     cols[3].metric(t("transfer.metric_time"), t("transfer.seconds", seconds=report.seconds))
+    _data_notes(report.data)
     if report.stopped_by:
         st.caption(t("transfer.ended_by_stop") if report.stopped_by == "stop button" else t("transfer.ended_early"))
     st.plotly_chart(curves_figure(report.history, report.best_epoch), width="stretch", key=f"curves_{run.number}")
@@ -125,6 +126,23 @@ def show_run(run: TransferRun) -> None:
         st.plotly_chart(per_class_figure(report.evaluation.per_class), width="stretch",
                         key=f"per_class_{run.number}")
     _top_losses_gallery(run)
+
+
+def _data_notes(data) -> None:
+    """What was trained on, what could not be read, and the leakage check's near-duplicates."""
+    views, counts = 1 + len(data.embeddings.views), dict(train=len(data.split.train), val=len(data.split.val),
+                                                         classes=len(data.dataset.classes))
+    st.caption(t("transfer.data_views", views=views, **counts) if views > 1 else t("transfer.data_counts", **counts))
+    if data.embeddings.failed:
+        name, problem = data.embeddings.failed[0]
+        st.warning(t("transfer.unreadable_skipped", count=len(data.embeddings.failed), name=name, problem=problem),
+                   icon="⚠️")
+    groups = data.split.duplicate_groups
+    if groups:
+        names = ", ".join(" = ".join(data.sample(i).name for i in g) for g in groups[:3])
+        text = t("transfer.leakage_crossing", groups=len(groups), names=names, crossing=data.split.crossing_groups) \
+            if data.split.crossing_groups else t("transfer.leakage_kept", groups=len(groups), names=names)
+        st.info(text, icon="🔎")
 
 
 def _top_losses_gallery(run: TransferRun) -> None:
