@@ -14,10 +14,10 @@ from ui.transfer_extras import export_ui, load_model_ui, try_it_ui
 from ui.transfer_results import runs_table, show_run
 from ui.transfer_training import data_settings_ui, finish_training, head_settings_ui, train_ui, views_ui
 
-finish_training()  # a job that ended since the last run becomes a run (a Stop keeps its best epoch)
-finish_fine_tune()
 st.title(t("transfer.title"))
 st.markdown(t("transfer.intro"))
+finish_training()  # a job that ended since the last run becomes a run (a Stop keeps its best epoch)
+finish_fine_tune()
 modes = {"dataset": t("transfer.mode_dataset"), "own": t("transfer.mode_own")}
 own = st.segmented_control(t("transfer.train_on"), list(modes), default="dataset", key="tt_mode", required=True,
                            format_func=modes.get) == "own"

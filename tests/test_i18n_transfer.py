@@ -101,8 +101,11 @@ def test_switching_to_english_keeps_the_trained_model_and_shows_it_in_english(mo
     with mocked_backbones(monkeypatch):
         at = _train_one_epoch("zh")
         model = at.session_state["trained_model"]
+        at.selectbox(key="tt_task_bundled_zh").set_value("breeds").run()
         at.sidebar.radio[0].set_value("en").run()
     assert not at.exception
+    task = at.selectbox(key="tt_task_bundled_en")  # the choice made in Chinese, its words now English
+    assert task.value == "breeds" and task.options == ["cat or dog", "by breed"]
     assert at.session_state["trained_model"] is model and len(at.session_state["transfer_page"].runs) == 1
     assert at.title[0].value == "🎓 Transfer training"
     assert {"Validation accuracy", "Best epoch"} <= {m.label for m in at.main.metric}

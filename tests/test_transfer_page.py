@@ -59,7 +59,7 @@ def test_page_trains_on_the_bundled_pets_with_nothing_typed():
     at.button(key="tt_train").click().run()
     assert not at.exception
     assert at.session_state["trained_model"].classes == ("cat", "dog")
-    at.selectbox(key="tt_task_bundled").set_value("breeds").run()
+    at.selectbox(key="tt_task_bundled_en").set_value("breeds").run()
     at.button(key="tt_train").click().run()
     assert not at.exception
     assert len(at.session_state["trained_model"].classes) == 8
@@ -70,7 +70,7 @@ def test_page_trains_on_the_bundled_pets_with_nothing_typed():
 def test_page_trains_on_pets_mini_and_shares_the_model(shared_data):
     at = _folder_page()
     at.text_input(key="tt_folder").input(str(shared_data / "pets-mini")).run()
-    at.selectbox(key="tt_task_folder").set_value("species").run()
+    at.selectbox(key="tt_task_folder_en").set_value("species").run()
     at.number_input(key="tt_per_class").set_value(10).run()
     at.button(key="tt_train").click().run()
     assert not at.exception
@@ -268,11 +268,11 @@ def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_pat
     assert any("Not downloaded yet" in c.value for c in at.caption)
     at.radio(key="oc_pick_source").set_value("folder").run()
     at.text_input(key="oc_pick_folder").input(str(shared_data / "pets-mini")).run()
-    assert at.selectbox(key="oc_pick_task_folder").value == "breeds"
-    classes = at.selectbox(key="oc_pick_class").options
+    assert at.selectbox(key="oc_pick_task_folder_en").value == "breeds"
+    classes = at.selectbox(key="oc_pick_class_en").options
     assert len(classes) == 37 and "Bengal (25 photos)" in classes
     bengal = classes.index("Bengal (25 photos)")
-    at.selectbox(key="oc_pick_class").set_value(bengal).run()
+    at.selectbox(key="oc_pick_class_en").set_value(bengal).run()
     picked = at.multiselect(key=f"oc_pick_photos_pets-mini_{bengal}")
     assert len(picked.value) == 8 and all(name.startswith("Bengal_") for name in picked.value)
     picked.unselect(picked.value[0]).run()

@@ -17,7 +17,7 @@ from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.folders import folder_ui
 from ui.i18n import LANGUAGES, t, translate
 from ui.state import transfer_page
-from ui.transfer_results import shown_class, task_label
+from ui.transfer_results import language_key, shown_class, task_label
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
 from ui.uploads import limits_help
 
@@ -85,7 +85,7 @@ def dataset_picker_ui(classes: list[dict], have: list[int]) -> None:
         return
     counts = dataset.counts()
     left, right = st.columns(2)
-    label = left.selectbox(t("own_classes.pick_class"), range(len(dataset.classes)), key="oc_pick_class",
+    label = left.selectbox(t("own_classes.pick_class"), range(len(dataset.classes)), key=language_key("oc_pick_class"),
                            format_func=[t("own_classes.class_count", name=shown_class(name), count=counts[name])
                                         for name in dataset.classes].__getitem__)
     with right:
@@ -139,7 +139,7 @@ def _pick_dataset_ui() -> Dataset | None:
         folder = folder_ui(t("own_classes.folder"), "oc_pick_folder", container=left,
                            help=t("own_classes.pick_folder_help"))
         location = str(folder) if folder else ""
-    task = right.selectbox(t("own_classes.labels"), PICK_TASKS[source], key=f"oc_pick_task_{source}",
+    task = right.selectbox(t("own_classes.labels"), PICK_TASKS[source], key=language_key(f"oc_pick_task_{source}"),
                            format_func={task: task_label(task) for task in PICK_TASKS[source]}.get)
     if not location:
         return None

@@ -19,6 +19,20 @@ from ui.i18n import current_language, t
 from ui.state import TransferRun, transfer_page
 
 
+def language_key(key: str) -> str:
+    """The key of a select box whose options are words: it follows the language, keeping the chosen value.
+
+    A select box keeps showing its old option text when only the labels change, so each language draws its own
+    widget; the value moves over from the other language's one.
+    """
+    lang = current_language()
+    new = f"{key}_{lang}"
+    for other in (f"{key}_{name}" for name in ("en", "zh") if name != lang):
+        if other in st.session_state and new not in st.session_state:
+            st.session_state[new] = st.session_state[other]
+    return new
+
+
 def shown_class(name: str) -> str:
     """A class as the learner reads it: a known breed or species translated, any other name as typed."""
     return breed_name(name, current_language()) if breed_name(name, "zh") != name else name

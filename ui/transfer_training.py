@@ -35,7 +35,7 @@ from ui.i18n import t
 from ui.jobs import INLINE, job_ui, start_job, take_finished
 from ui.settings import lab_settings, widget_max
 from ui.state import TrainedModel, TransferRun, replacing_loses_work, set_trained, transfer_page
-from ui.transfer_results import curves_figure, history_of, shown_dataset, task_label
+from ui.transfer_results import curves_figure, history_of, language_key, shown_dataset, task_label
 from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, within_limits
 
 SLOT = "transfer"
@@ -64,7 +64,7 @@ def data_settings_ui() -> DataSettings | None:
         location = _zip_location()
     left, middle, right, last = st.columns(4)
     tasks = {task: task_label(task) for task in TASKS[source]}
-    task = left.selectbox(t("transfer.task"), list(tasks), format_func=tasks.get, key=f"tt_task_{source}",
+    task = left.selectbox(t("transfer.task"), list(tasks), format_func=tasks.get, key=language_key(f"tt_task_{source}"),
                           help=t("transfer.task_help"))
     most, bounded = widget_max("max_photos_per_class", 10_000), lab_settings().limits.max_photos_per_class
     per_class = middle.number_input(t("transfer.per_class") if bounded else t("transfer.per_class_all"),
