@@ -15,14 +15,13 @@ from core.transfer.export import (
     keras_bytes,
     load_model_bytes,
     load_model_file,
-    report_markdown,
-    run_report,
     run_tflite,
     tflite_bytes,
 )
 from core.transfer.finetune import FineTuneSettings, backbone_blocks, block_of, fine_tune, unfreeze_top
 from core.transfer.model import build_head
 from core.transfer.pipeline import export_model
+from core.transfer.report import report_markdown, run_report
 from core.transfer.training import HeadSettings, train_head
 from tests.conftest import make_tiny_model
 

@@ -17,10 +17,10 @@ from core.transfer.export import (
     bundle_zip,
     load_upload,
     notebook_lines,
-    run_report,
 )
 from core.transfer.model import flat_classifier, guess_backbone
 from core.transfer.pipeline import predict_probs
+from core.transfer.report import run_report
 from ui.common import photo_input_ui, top_k_chart
 from ui.i18n import t
 from ui.state import (
