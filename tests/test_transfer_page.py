@@ -314,3 +314,26 @@ def test_training_asks_before_replacing_a_fine_tuned_model_not_downloaded(monkey
         at.button(key="tt_confirm_train_yes").click().run()
     assert not at.exception
     assert at.session_state["trained_model"].classes == ("cat", "dog") and len(_state(at).runs) == 1
+
+
+def test_loading_a_model_asks_before_replacing_a_fine_tuned_one_and_keep_keeps_it():
+    import keras
+
+    from core.transfer.export import keras_bytes, labels_text
+    from core.transfer.model import assemble, build_head
+    from tests.conftest import make_tiny_model
+    from ui.state import TrainedModel
+
+    tiny = make_tiny_model(2, 32)
+    model = assemble(keras.Model(tiny.input, tiny.get_layer("avg_pool").output), build_head(4, 2), ["a", "b"])
+    at = _page()
+    tuned = TrainedModel(model, ("a", "b"), "efficientnet_lite0", run="1 fine-tuned", fine_tuned=True)
+    at.session_state["trained_model"] = tuned
+    at.run()
+    at.file_uploader(key="tt_model_upload").set_value([
+        ("mine.keras", keras_bytes(model, ["a", "b"]), "application/octet-stream"),
+        ("labels.txt", labels_text(["a", "b"]).encode(), "text/plain")]).run()
+    assert any("has not been downloaded" in w.value for w in at.warning)
+    at.button(key="tt_confirm_load_no").click().run()
+    assert not at.exception and at.session_state["trained_model"] is tuned
+    assert "Kept your fine-tuned model; the uploaded one was not loaded." in [s.value for s in at.success]

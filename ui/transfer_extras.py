@@ -161,7 +161,11 @@ def load_model_ui() -> None:
         if page.loaded_id == upload_id:
             st.success(page.loaded_message, icon="✅")
             return
-        if replacing_loses_work() and not confirm_ui("tt_confirm_load"):
+        answer = confirm_ui("tt_confirm_load") if replacing_loses_work() else "yes"
+        if answer == "no":  # keeps the fine-tuned model; this upload is set aside
+            page.loaded_id, page.loaded_message = upload_id, t("transfer.load_kept")
+            st.rerun()
+        if answer != "yes":
             return
         model, message = load_uploaded_model({u.name: u.getvalue() for u in uploads}, limits)
         if model is None:

@@ -265,23 +265,24 @@ def train_ui(data: DataSettings | None, head: HeadSettings, own: Dataset | None)
             page.confirm = "train"
         else:
             start_training(data, head, own)
-    if page.confirm == "train" and data is not None and confirm_ui("tt_confirm_train"):
+    answer = confirm_ui("tt_confirm_train") if page.confirm == "train" and data is not None else ""
+    if answer == "yes":
         start_training(data, head, own)
+    elif answer == "no":
+        st.rerun()  # the question goes
     job_ui(SLOT, live_ui)
 
 
-def confirm_ui(key: str) -> bool:
-    """Asks before the session's fine-tuned model (not downloaded) is replaced; True once the learner agrees."""
+def confirm_ui(key: str) -> str:
+    """Asks before the session's fine-tuned model (not downloaded) is replaced: "yes", "no", or "" until answered."""
     page = transfer_page()
     st.warning(t("transfer.confirm_replace"), icon="⚠️")
     left, right, _ = st.columns([1, 1, 3])
-    if left.button(t("transfer.confirm_yes"), key=f"{key}_yes"):
+    answer = "yes" if left.button(t("transfer.confirm_yes"), key=f"{key}_yes") else \
+        "no" if right.button(t("transfer.confirm_no"), key=f"{key}_no") else ""
+    if answer:
         page.confirm = ""
-        return True
-    if right.button(t("transfer.confirm_no"), key=f"{key}_no"):
-        page.confirm = ""
-        st.rerun()
-    return False
+    return answer
 
 
 def live_ui(job) -> None:
@@ -300,6 +301,9 @@ def extraction_text(step) -> str:
     """One line on the extraction: view, photos done, how many came from the cache, speed and time left."""
     args = dict(done=step.done, total=step.total, cached=step.done - step.computed, rate=step.images_per_s,
                 left=step.seconds_left or 0, view=step.view_index + 1, views=step.view_count)
+    if not step.images_per_s:  # nothing computed yet: no speed or time left to tell
+        return t("transfer.extracting_views_lookup", **args) if step.view_count > 1 else t("transfer.extracting_lookup",
+                                                                                           **args)
     if step.view_count > 1:
         return t("transfer.extracting_views", **args)
     return t("transfer.extracting", **args)
