@@ -18,7 +18,7 @@ from core.transfer.model import assemble, build_head
 from core.visualise import image_param, regularisers, transforms
 from core.visualise.opinions import Opinion, second_opinion
 from core.visualise.optimise import IdealConfig, Visualiser, class_weights
-from core.visualise.surgery import probabilities_scorer
+from core.visualise.scorers import probabilities_scorer
 from tests.conftest import make_tiny_model
 
 SEED = tf.constant([0, 1], tf.int32)

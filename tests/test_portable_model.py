@@ -16,22 +16,20 @@ from core.cli import main
 from core.data.images import center_crop_resize, load_image_file
 from core.transfer.export import (
     ExportError,
-    ModelCheckError,
     bundle_files,
     bundle_zip,
     keras_bytes,
-    load_model_bytes,
-    load_model_file,
-    load_upload,
     notebook_lines,
     run_tflite,
     tflite_bytes,
     write_bundle,
 )
-from core.transfer.model import ClassLabels, build_head, flat_classifier
+from core.transfer.loading import ModelCheckError, load_model_bytes, load_model_file, load_upload
+from core.transfer.model import ClassLabels, build_head
 from core.transfer.pipeline import export_model, predict_probs
+from core.transfer.surgery import flat_classifier
 from core.transfer.training import HeadSettings, train_head
-from core.visualise.surgery import probabilities_scorer
+from core.visualise.scorers import probabilities_scorer
 from tests.conftest import make_tiny_model
 
 CLASSES = ["tabby cat", "beagle", "ünïcode"]
@@ -236,7 +234,8 @@ def test_real_lite0_bundle_from_the_cli_runs_outside(shared_data, tmp_path, caps
 
 
 def test_the_pages_loader_gives_one_line_for_a_huge_input_and_try_it_skips_grad_cam_on_other_models(tmp_path):
-    from core.transfer.export import ModelLimits
+    from core.transfer.loading import ModelLimits
+    from ui.state import TrainedModel
     from ui.transfer_extras import _gradcam, load_uploaded_model
 
     inputs = keras.Input((40000, 40000, 3))
@@ -248,4 +247,4 @@ def test_the_pages_loader_gives_one_line_for_a_huge_input_and_try_it_skips_grad_
     assert message == ("huge.keras, labels.txt was refused: the model's input is 40000 pixels a side; at most 1024 "
                        "are allowed (and the size must be fixed)")
     flat = make_tiny_model(3)
-    assert _gradcam({"model": flat, "classes": CLASSES}) is None
+    assert _gradcam(TrainedModel(flat, tuple(CLASSES), None)) is None

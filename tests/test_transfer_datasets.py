@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.data import datasets
+from core.data import datasets, public_datasets
 from core.data.archives import ArchiveError, extract_tar, extract_zip
 from core.data.datasets import (
     DatasetError,
@@ -87,20 +87,20 @@ def test_oxford_download_offline_says_what_to_do_quickly(tmp_path, monkeypatch):
     monkeypatch.setattr("core.data.downloads.network_reachable", lambda url, timeout=3.0: False)
     start = time.perf_counter()
     with pytest.raises(NoNetworkError) as info:
-        datasets.fetch_oxford_pets()
+        public_datasets.fetch_oxford_pets()
     assert time.perf_counter() - start < 5
     message = str(info.value)
     assert "network connection" in message and "images.tar.gz" in message
     assert str(tmp_path / "datasets" / "oxford-iiit-pet") in message
     with pytest.raises(NoNetworkError, match="PetImages"):
-        datasets.fetch_cats_vs_dogs()
+        public_datasets.fetch_cats_vs_dogs()
 
 
 def test_oxford_folder_put_by_hand_needs_no_network(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr("core.data.downloads.network_reachable", lambda url, timeout=3.0: pytest.fail("went online"))
     images, annotations = _oxford_archives(shared_data, tmp_path)
-    root = datasets.oxford_pets_dir()
+    root = public_datasets.oxford_pets_dir()
     assert datasets.local_datasets() == ("bundled",)
     extract_tar(images, root)
     assert datasets.local_datasets() == ("bundled",)  # images without annotations are not a usable dataset yet

@@ -10,18 +10,11 @@ import pytest
 
 from core.cli import main
 from core.transfer.evaluation import evaluate_probs
-from core.transfer.export import (
-    ModelCheckError,
-    keras_bytes,
-    load_model_bytes,
-    load_model_file,
-    run_tflite,
-    tflite_bytes,
-)
+from core.transfer.export import keras_bytes, report_markdown, run_report, run_tflite, tflite_bytes
 from core.transfer.finetune import FineTuneSettings, backbone_blocks, block_of, fine_tune, unfreeze_top
+from core.transfer.loading import ModelCheckError, load_model_bytes, load_model_file
 from core.transfer.model import build_head
 from core.transfer.pipeline import export_model
-from core.transfer.report import report_markdown, run_report
 from core.transfer.training import HeadSettings, train_head
 from tests.conftest import make_tiny_model
 
@@ -177,7 +170,7 @@ def test_cli_train_with_fine_tuning_reports_both_phases(shared_data, tmp_path, c
 
 
 def test_flat_classifier_exposes_the_last_conv_layer_for_grad_cam():
-    from core.transfer.model import flat_classifier
+    from core.transfer.surgery import flat_classifier
 
     model = _tiny_classifier()
     flat, layer = flat_classifier(model)

@@ -12,8 +12,8 @@ from core.cli import main
 from core.data.datasets import load_folder
 from core.data.embeddings import EmbeddingCache
 from core.data.images import load_image_file
-from core.transfer.export import load_model_file
 from core.transfer.finetune import FineTuneSettings
+from core.transfer.loading import load_model_file
 from core.transfer.pipeline import (
     Assembled,
     Epoch,

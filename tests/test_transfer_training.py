@@ -23,7 +23,8 @@ from core.data.embeddings import (
     view_embedders,
 )
 from core.transfer.evaluation import confusion_matrix, evaluate_probs, top_losses
-from core.transfer.export import keras_bytes, load_model_file
+from core.transfer.export import keras_bytes
+from core.transfer.loading import load_model_file
 from core.transfer.pipeline import export_model, predict_probs, prepare_data
 from core.transfer.training import HeadSettings, train_head
 from tests.conftest import make_tiny_model
@@ -301,7 +302,7 @@ def _embedding_of_tiny_backbone() -> keras.Model:
 
 def test_assembling_never_adds_to_the_shared_backbone_and_keeps_the_first_models_objective():
     from core.transfer.model import assemble, build_head
-    from core.visualise.surgery import probabilities_scorer
+    from core.visualise.scorers import probabilities_scorer
 
     shared = _embedding_of_tiny_backbone()
     nodes = (len(shared._inbound_nodes), len(shared._outbound_nodes),

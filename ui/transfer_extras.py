@@ -9,18 +9,11 @@ import streamlit as st
 
 from core.data.images import center_crop_resize
 from core.models.classify import top_k
-from core.transfer.export import (
-    ExportError,
-    ModelCheckError,
-    ModelLimits,
-    bundle_files,
-    bundle_zip,
-    load_upload,
-    notebook_lines,
-)
-from core.transfer.model import flat_classifier, guess_backbone
+from core.transfer.export import ExportError, bundle_files, bundle_zip, notebook_lines, run_report
+from core.transfer.loading import ModelCheckError, ModelLimits, load_upload
+from core.transfer.model import guess_backbone
 from core.transfer.pipeline import predict_probs
-from core.transfer.report import run_report
+from core.transfer.surgery import flat_classifier
 from ui.common import photo_input_ui, top_k_chart
 from ui.i18n import t
 from ui.state import (

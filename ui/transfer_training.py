@@ -15,17 +15,10 @@ from pathlib import Path
 import streamlit as st
 
 from core.data.archives import ArchiveError
-from core.data.datasets import (
-    Dataset,
-    DatasetError,
-    fetch_cats_vs_dogs,
-    fetch_oxford_pets,
-    limit_per_class,
-    local_datasets,
-    open_dataset,
-)
+from core.data.datasets import Dataset, DatasetError, limit_per_class, local_datasets, open_dataset
 from core.data.downloads import ChecksumError, Downloading, DownloadStopped, NoNetworkError, download_steps
 from core.data.embeddings import EmbeddingCache
+from core.data.public_datasets import fetch_cats_vs_dogs, fetch_oxford_pets
 from core.jobs import STOPPED
 from core.transfer.pipeline import Assembled, DataSettings, Epoch, Extracting, TrainingSettings, train_steps
 from core.transfer.training import HeadSettings

@@ -55,8 +55,8 @@ def run_download(args) -> int:
 def run_download_dataset(args) -> int:
     """Downloads and extracts Oxford-IIIT Pet or Cats vs Dogs, so learners in classroom mode can use it."""
     from core.data.archives import ArchiveError
-    from core.data.datasets import fetch_cats_vs_dogs, fetch_oxford_pets
     from core.data.downloads import ChecksumError, NoNetworkError
+    from core.data.public_datasets import fetch_cats_vs_dogs, fetch_oxford_pets
 
     fetch = fetch_oxford_pets if args.name == "oxford-pets" else fetch_cats_vs_dogs
     try:

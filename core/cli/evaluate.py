@@ -22,7 +22,8 @@ def load_trained_model(path: str):
     """Loads a saved Transfer Lab model (safe mode, size checks) and its class names (labels.txt beside it wins)."""
     from pathlib import Path
 
-    from core.transfer.export import load_model_file, parse_labels
+    from core.transfer.export import parse_labels
+    from core.transfer.loading import load_model_file
 
     labels = Path(path).with_name("labels.txt")
     return load_model_file(path, parse_labels(labels.read_text(encoding="utf-8")) if labels.is_file() else None)

@@ -22,14 +22,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     """Loads the model safely, converts it and writes the files."""
-    from core.transfer.export import (
-        ExportError,
-        ModelCheckError,
-        bundle_files,
-        load_model_file,
-        parse_labels,
-        write_bundle,
-    )
+    from core.transfer.export import ExportError, bundle_files, parse_labels, write_bundle
+    from core.transfer.loading import ModelCheckError, load_model_file
 
     if not (args.out or args.tflite):
         progress("error: give --out FOLDER (the bundle) or --tflite OUT.tflite")

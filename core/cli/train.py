@@ -138,8 +138,7 @@ def _save_bundle(model, report, args, result) -> None:
     """Writes the page's download bundle: the model at ``--out``, its labels, TFLite, report, predict.py."""
     from pathlib import Path
 
-    from core.transfer.export import bundle_files, write_bundle
-    from core.transfer.report import run_report
+    from core.transfer.export import bundle_files, run_report, write_bundle
 
     classes = report.data.dataset.classes
     summary = run_report({"dataset": str(args.data), "task": args.task, "backbone": args.backbone,

@@ -107,32 +107,6 @@ def class_names(model: keras.Model) -> list[str]:
     raise ValueError("this model does not carry its class names; give its labels.txt (one name a line) with it")
 
 
-def flat_classifier(model: keras.Model) -> tuple[keras.Model, str]:
-    """The assembled model without nesting, and its last convolutional layer (for Grad-CAM).
-
-    ``assemble`` nests the embedding model and the head; Grad-CAM needs the
-    convolutional layers in the same graph as the class scores. The result
-    shares the weights of ``model``.
-
-    Args:
-        model: an assembled (or loaded) Transfer Lab classifier.
-
-    Returns:
-        ``(pixels -> probabilities`` model, name of its last layer with a 4-D output).
-
-    Raises:
-        ValueError: the model is not made of an embedding model and a head.
-    """
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    if len(nested) != 2:
-        raise ValueError("expected a model assembled from an embedding model and a head")
-    embedding, head = nested
-    convs = [layer.name for layer in embedding.layers if len(getattr(layer, "output", None).shape or ()) == 4]
-    if not convs:
-        raise ValueError("the embedding model has no convolutional layer")
-    return keras.Model(embedding.inputs[0], head(embedding.outputs[0]), name="flat_classifier"), convs[-1]
-
-
 def guess_backbone(model: keras.Model) -> str | None:
     """The registry name of the backbone inside a loaded classifier (by its nested model's name), or None."""
     from core.models.backbones import list_backbones

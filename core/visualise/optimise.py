@@ -28,7 +28,7 @@ import tensorflow as tf
 from core.classifier import Classifier
 from core.visualise import image_param
 from core.visualise.regularisers import REGULARISERS, penalties
-from core.visualise.surgery import logits_scorer, probabilities_scorer
+from core.visualise.scorers import logits_scorer, probabilities_scorer
 from core.visualise.transforms import compose, jitter, rotate, scale
 
 MODES = ("recognisable", "naive")

@@ -1,0 +1,225 @@
+"""Bringing a model back safely: checks on a .keras file's size and config before Keras builds anything, then
+loading in safe mode with its labels (from the zip, labels.txt or a bundle) and checking it is a classifier."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import core.models.backbones  # noqa: F401  (registers CaffePreprocess for loading)
+from core.transfer.export import LABELS_FILE, parse_labels
+from core.transfer.model import class_names
+
+
+class ModelCheckError(ValueError):
+    """An uploaded model was refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """What an uploaded model may be, checked from its config before any array is built."""
+
+    max_mb: int = 200
+    max_side: int = 1024
+    max_params: int = 60_000_000
+
+    def __post_init__(self):
+        if self.max_mb < 1 or self.max_side < 32 or self.max_params < 1000:
+            raise ValueError(f"model limits too small: {self}")
+
+
+def check_model_archive(path: str | Path, limits: ModelLimits = ModelLimits()) -> None:
+    """Checks a ``.keras`` file from its size and config alone, before Keras builds anything.
+
+    Reads ``config.json`` from the zip: every input side must be at most ``limits.max_side``
+    and the parameters (counted on variables that are declared but never allocated) at
+    most ``limits.max_params``, so a few-KB file cannot make the process build a huge array.
+
+    Raises:
+        ModelCheckError: what is wrong with it.
+    """
+    path = Path(path)
+    if path.stat().st_size > limits.max_mb * 1e6:
+        raise ModelCheckError(f"the model file is {path.stat().st_size / 1e6:.0f} MB; the limit is {limits.max_mb} MB")
+    if not zipfile.is_zipfile(path):
+        raise ModelCheckError("this is not a readable .keras model file (a .keras file is a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if sum(info.file_size for info in archive.infolist()) > 2 * limits.max_mb * 1e6:
+                raise ModelCheckError(f"the model unpacks to more than {2 * limits.max_mb} MB")
+            config = json.loads(archive.read("config.json"))
+    except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError):
+        raise ModelCheckError("this is not a readable .keras model file (no readable config.json inside)") from None
+    sides = [side for shape in _input_shapes(config) for side in shape[1:-1]]
+    bad = [side for side in sides if not isinstance(side, int) or not 0 < side <= limits.max_side]
+    if bad:
+        raise ModelCheckError(f"the model's input is {bad[0]} pixels a side; "
+                              f"at most {limits.max_side} are allowed (and the size must be fixed)")
+    params = _declared_params(config)
+    if params > limits.max_params:
+        raise ModelCheckError(f"the model has {params:,} parameters; at most {limits.max_params:,} are allowed")
+
+
+def _input_shapes(node) -> list:
+    """Every ``batch_shape`` of an input layer anywhere in a model config (nested models included)."""
+    found = []
+    if isinstance(node, dict):
+        if node.get("class_name") == "InputLayer":
+            layer = node.get("config") if isinstance(node.get("config"), dict) else {}
+            shape = layer.get("batch_shape") or layer.get("batch_input_shape")
+            found.append(list(shape) if isinstance(shape, (list, tuple)) else [None, None, None])
+        for value in node.values():
+            found += _input_shapes(value)
+    elif isinstance(node, list):
+        for value in node:
+            found += _input_shapes(value)
+    return found
+
+
+def _declared_params(config: dict) -> int:
+    """Parameters of a model config, built in a stateless scope so no weight is allocated.
+
+    Raises:
+        ModelCheckError: the config does not deserialise in safe mode.
+    """
+    from keras.src.backend.common import global_state
+
+    pending = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
+    try:
+        with keras.StatelessScope(initialize_variables=False):
+            skeleton = keras.saving.deserialize_keras_object(
+                {k: v for k, v in config.items() if k != "compile_config"}, safe_mode=True)
+            return int(sum(np.prod(v.shape, dtype=np.int64) for v in skeleton.weights))
+    except ValueError as exc:
+        if "lambda" in str(exc).lower() or "safe_mode" in str(exc):
+            raise ModelCheckError("this model contains Python code (a Lambda layer or similar); Transfer Lab "
+                                  "only loads models in Keras safe mode, so it was refused") from None
+        raise ModelCheckError(f"this is not a model Transfer Lab can load ({exc})") from None
+    except Exception as exc:  # any failure to read the config means "not a model file"
+        raise ModelCheckError(f"this is not a readable .keras model file ({type(exc).__name__})") from None
+    finally:  # the declared variables stay unallocated: forget them rather than let a later scope build them
+        global_state.set_global_attribute("uninitialized_variables", pending)
+
+
+def load_model_file(path: str | Path, classes=None,
+                    limits: ModelLimits = ModelLimits()) -> tuple[keras.Model, list[str]]:
+    """Loads a ``.keras`` model in Keras safe mode after ``check_model_archive``; checks it is a classifier.
+
+    Safe mode refuses models that would run arbitrary Python code when loaded
+    (a ``Lambda`` layer holding a function, for example).
+
+    Args:
+        path: the ``.keras`` file.
+        classes: its class names; None to read them from the ``labels.txt`` inside it, or from the
+            ``ClassLabels`` layer of a model saved by an earlier version.
+        limits: bounds checked before loading.
+
+    Returns:
+        The model and its class names.
+
+    Raises:
+        ModelCheckError: too big, not a readable ``.keras`` file, code inside, or not pixels to softmax probabilities.
+    """
+    check_model_archive(path, limits)
+    try:
+        model = keras.saving.load_model(path, safe_mode=True, compile=False)
+    except ValueError as exc:
+        if "lambda" in str(exc).lower() or "safe_mode" in str(exc):
+            raise ModelCheckError("this model contains Python code (a Lambda layer or similar); Transfer Lab "
+                                  "only loads models in Keras safe mode, so it was refused") from None
+        raise ModelCheckError(f"this is not a model Transfer Lab can load ({exc})") from None
+    except Exception as exc:  # a damaged zip, h5 or config: all mean "not a model file"
+        raise ModelCheckError(f"this is not a readable .keras model file ({type(exc).__name__}: {exc})") from None
+    if classes is None:
+        classes = _labels_inside(path)
+    return model, check_classifier(model, classes)
+
+
+def _labels_inside(path) -> list[str] | None:
+    """The ``labels.txt`` inside a ``.keras`` zip, or None."""
+    with zipfile.ZipFile(path) as archive:
+        if LABELS_FILE not in archive.namelist() or archive.getinfo(LABELS_FILE).file_size > 1_000_000:
+            return None
+        return parse_labels(archive.read(LABELS_FILE).decode("utf-8", errors="replace"))
+
+
+def load_model_bytes(data: bytes, classes=None, limits: ModelLimits = ModelLimits()) -> tuple[keras.Model, list[str]]:
+    """``load_model_file`` for an uploaded file's bytes."""
+    if len(data) > limits.max_mb * 1e6:
+        raise ModelCheckError(f"the model file is {len(data) / 1e6:.0f} MB; the limit is {limits.max_mb} MB")
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "uploaded.keras")
+        Path(path).write_bytes(data)
+        return load_model_file(path, classes, limits)
+
+
+def load_upload(files: dict[str, bytes], limits: ModelLimits = ModelLimits()) -> tuple[keras.Model, list[str]]:
+    """Loads what a learner uploads: the bundle zip, or a ``.keras`` (with or without its ``labels.txt``).
+
+    Args:
+        files: file name to bytes.
+        limits: bounds on the model.
+
+    Returns:
+        The model and its class names.
+
+    Raises:
+        ModelCheckError: nothing loadable, or the model was refused.
+    """
+    files = dict(files)
+    for name in [n for n in files if n.lower().endswith(".zip")]:
+        files.update(_bundle_members(files.pop(name), limits))
+    models = [n for n in files if n.lower().endswith(".keras")]
+    if len(models) != 1:
+        raise ModelCheckError(f"expected one .keras model (or the bundle zip), got {len(models)}")
+    labels = next((data for n, data in files.items() if n.lower().endswith(".txt")), None)
+    classes = parse_labels(labels.decode("utf-8", errors="replace")) if labels is not None else None
+    return load_model_bytes(files[models[0]], classes, limits)
+
+
+def _bundle_members(data: bytes, limits: ModelLimits) -> dict[str, bytes]:
+    """The ``.keras`` and ``labels.txt`` of a bundle zip, by base name."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            wanted = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
+                      and (i.filename.endswith(".keras") or Path(i.filename).name == LABELS_FILE)]
+            if any(i.file_size > limits.max_mb * 1e6 for i in wanted):
+                raise ModelCheckError(f"the bundle holds a file over {limits.max_mb} MB")
+            return {Path(i.filename).name: archive.read(i) for i in wanted}
+    except (zipfile.BadZipFile, OSError):
+        raise ModelCheckError("this zip cannot be read; upload the bundle as downloaded") from None
+
+
+def check_classifier(model: keras.Model, classes=None) -> list[str]:
+    """Checks a loaded model takes ``(size, size, 3)`` pixels and gives softmax probabilities; returns its classes.
+
+    Args:
+        model: a loaded model (its input side already bounded by ``check_model_archive``).
+        classes: its class names; None for the ``ClassLabels`` layer of an earlier version's model.
+
+    Raises:
+        ModelCheckError: what is wrong with it.
+    """
+    shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
+    if shape is None or len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2] or not shape[1]:
+        raise ModelCheckError(f"the model's input is {model.input_shape}; expected square RGB photos (None, s, s, 3)")
+    if classes is None:
+        try:
+            classes = class_names(model)
+        except ValueError as exc:
+            raise ModelCheckError(str(exc)) from None
+    classes = list(classes)
+    if model.output_shape[-1] != len(classes):
+        raise ModelCheckError(f"the model has {model.output_shape[-1]} outputs for {len(classes)} class names")
+    probe = np.asarray(model(np.full((1,) + shape[1:], 127.0, np.float32), training=False))
+    if np.any(probe < 0) or abs(float(probe.sum()) - 1.0) > 1e-3:
+        raise ModelCheckError("the model's output is not softmax probabilities (they must be >= 0 and sum to 1)")
+    return classes
