@@ -24,7 +24,7 @@ from ui.common import backbone_availability, cached_backbone, get_backbone, sele
 from ui.i18n import current_language, learner_class, t
 from ui.jobs import INLINE, job_of, job_ui, light_work, start_job, take_finished
 from ui.settings import lab_settings
-from ui.state import TrainedModel, ideal_page, trained
+from ui.state import ideal_page, trained
 
 # Widget option ids stay the same in every language (keyed widgets keep their value); only shown names change.
 PRESETS = {"siamese": (284,), "tabby": (281,), "all_cats": CAT_CLASSES, "zebra": (340,)}
@@ -86,16 +86,6 @@ def result_cache() -> OrderedDict:
     return OrderedDict()
 
 
-def learners_model() -> TrainedModel | None:
-    """The session's classifier. Until the Transfer training page keeps it as a ``TrainedModel`` (ui/state.py),
-    it is a dict there; its derived objects then live in that dict, so they still go with the model."""
-    current = trained()
-    if isinstance(current, dict):
-        return TrainedModel(current["model"], tuple(current["classes"]), current.get("backbone"),
-                            caches=current.setdefault("derived", {}))
-    return current
-
-
 def step_cap() -> int:
     """The teacher's cap on steps ($TRANSFER_LAB_STEP_CAP, checked at start), 0 for none."""
     return lab_settings().limits.max_ideal_steps or 0
@@ -103,7 +93,7 @@ def step_cap() -> int:
 
 def target_picker() -> Target | None:
     """Presets, the learner's own classes, or a search over the ImageNet class names (Chinese or English)."""
-    learner = learners_model()
+    learner = trained()
     own = {f"own:{i}": learner_class(name) for i, name in enumerate(learner.classes)} if learner else {}
     lang = current_language()
 
@@ -210,7 +200,7 @@ def add_opinions(result: Result) -> None:
         result.opinions = [o.as_dict() for o in second_opinion(
             result.image, () if result.target.trained else result.target.classes, backbones, made_on=result.made_on)]
         if result.target.trained:
-            prob = judge_model(learners_model().model, result.image, result.target.classes)
+            prob = judge_model(trained().model, result.image, result.target.classes)
             result.opinions.insert(0, {"backbone": None, "target_prob": prob, "top_label": "",
                                        "top_prob": None, "made_on": True})
 
@@ -300,14 +290,14 @@ def visualiser_for(target: Target, backbone_name: str) -> Visualiser:
     if not target.trained:
         get_backbone(backbone_name)  # spinner on the first load
         return cached_visualiser(backbone_name)
-    learner = learners_model()  # its visualiser lives and dies with the model (TrainedModel.caches)
+    learner = trained()  # its visualiser lives and dies with the model (TrainedModel.caches)
     return learner.cached("ideal_visualiser",
                           lambda: Visualiser(learner.model, outputs="probabilities", name="your classifier"))
 
 
 def generate_ui(target: Target) -> None:
     """Settings, Generate, and the job's place or live progress."""
-    backbone_name = learners_model().backbone if target.trained else selected_backbone()
+    backbone_name = trained().backbone if target.trained else selected_backbone()
     modes, settings = settings_ui(target, get_spec(backbone_name).input_size)
     if settings["step_cap"]:
         st.caption(t("ideal.step_cap", cap=settings["step_cap"]))

@@ -15,9 +15,9 @@ from core.data.datasets import Dataset, Sample, local_datasets
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.folders import folder_ui
-from ui.i18n import LANGUAGES, t, translate
+from ui.i18n import LANGUAGES, learner_class, t, translate
 from ui.state import transfer_page
-from ui.transfer_results import language_key, shown_class, task_label
+from ui.transfer_results import language_key, task_label
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
 from ui.uploads import limits_help
 
@@ -86,7 +86,7 @@ def dataset_picker_ui(classes: list[dict], have: list[int]) -> None:
     counts = dataset.counts()
     left, right = st.columns(2)
     label = left.selectbox(t("own_classes.pick_class"), range(len(dataset.classes)), key=language_key("oc_pick_class"),
-                           format_func=[t("own_classes.class_count", name=shown_class(name), count=counts[name])
+                           format_func=[t("own_classes.class_count", name=learner_class(name), count=counts[name])
                                         for name in dataset.classes].__getitem__)
     with right:
         cls = _target_ui(classes, have)
@@ -116,9 +116,9 @@ def _target_ui(classes: list[dict], have: list[int]) -> dict:
 def _add_picked(cls: dict, samples: list[Sample], breed: str) -> None:
     """Adds the picked photos, names a still-unnamed class after the dataset's class, and says what happened."""
     added = _add_samples(cls, samples)
-    name = shown_class(breed) if _is_placeholder(cls["name"]) else cls["name"]
+    name = learner_class(breed) if _is_placeholder(cls["name"]) else cls["name"]
     st.session_state[RENAME_KEY] = {cls["id"]: name}
-    shown = dict(count=added, breed=shown_class(breed), name=name, skipped=len(samples) - added)
+    shown = dict(count=added, breed=learner_class(breed), name=name, skipped=len(samples) - added)
     st.session_state[PICKED_KEY] = t("own_classes.added_some", **shown) if added < len(samples) \
         else t("own_classes.added", **shown)
     st.rerun()

@@ -15,7 +15,7 @@ from core.transfer.model import guess_backbone
 from core.transfer.pipeline import predict_probs
 from core.transfer.surgery import flat_classifier
 from ui.common import photo_input_ui, top_k_chart
-from ui.i18n import t
+from ui.i18n import learner_class, t
 from ui.state import (
     TrainedModel,
     TransferRun,
@@ -25,7 +25,6 @@ from ui.state import (
     trained,
     transfer_page,
 )
-from ui.transfer_results import shown_class
 from ui.transfer_training import confirm_ui
 
 _LOG = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ def try_it_ui() -> None:
         _LOG.exception("Try it failed")
         st.error(t("transfer.try_failed", problem=type(exc).__name__), icon="🚫")
         return
-    names = [shown_class(c) for c in model.classes]
+    names = [learner_class(c) for c in model.classes]
     explain = _gradcam(model)
     for photo, row in zip(photos, probs):
         left, right = st.columns([1, 2])

@@ -1,6 +1,6 @@
 """Transfer training's results: curves, scores, confusion matrix, top losses and the session's runs table.
 
-Chart builders take the learner's language from ``t()`` and class names through ``shown_class``: breeds and
+Chart builders take the learner's language from ``t()`` and class names through ``learner_class``: breeds and
 species in the learner's language, a class the learner named as they typed it.
 """
 
@@ -12,10 +12,9 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from core.class_names import breed_name
 from core.data.images import ImageInputError, center_crop_resize, load_image_file
 from core.transfer.pipeline import Epoch
-from ui.i18n import current_language, t
+from ui.i18n import current_language, learner_class, t
 from ui.state import TransferRun, transfer_page
 
 
@@ -31,11 +30,6 @@ def language_key(key: str) -> str:
         if other in st.session_state and new not in st.session_state:
             st.session_state[new] = st.session_state[other]
     return new
-
-
-def shown_class(name: str) -> str:
-    """A class as the learner reads it: a known breed or species translated, any other name as typed."""
-    return breed_name(name, current_language()) if breed_name(name, "zh") != name else name
 
 
 def shown_dataset(name: str) -> str:
@@ -89,7 +83,7 @@ def phases_figure(history: dict, start_epoch: int) -> go.Figure:
 
 def confusion_figure(matrix: np.ndarray, classes) -> go.Figure:
     """Confusion matrix heatmap (rows true, columns predicted) that stays readable at 37 classes."""
-    n, names = len(classes), [shown_class(c) for c in classes]
+    n, names = len(classes), [learner_class(c) for c in classes]
     totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     fig = go.Figure(go.Heatmap(
         z=matrix / totals, x=names, y=names, customdata=matrix, colorscale="Blues", zmin=0, zmax=1,
@@ -108,7 +102,7 @@ def confusion_figure(matrix: np.ndarray, classes) -> go.Figure:
 def per_class_figure(per_class: dict[str, float]) -> go.Figure:
     """Horizontal bars of per-class validation accuracy, worst at the top."""
     items = sorted(per_class.items(), key=lambda kv: kv[1])
-    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[shown_class(k) for k, _ in items], orientation="h",
+    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[learner_class(k) for k, _ in items], orientation="h",
                            marker_color="#54a24b", hovertemplate="%{y}: %{x:.0%}<extra></extra>"))
     fig.update_layout(height=max(220, 16 * len(items) + 60), margin=dict(l=10, r=10, t=10, b=10),
                       xaxis=dict(range=[0, 1], tickformat=".0%", title=t("transfer.per_class_axis")),
@@ -174,8 +168,8 @@ def _top_losses_gallery(run: TransferRun) -> None:
         except ImageInputError:
             continue
         cols[k % 6].image(center_crop_resize(image, 200, 1.0), width="stretch", caption=t(
-            "transfer.top_loss_caption", name=sample.name, true=shown_class(classes[loss.true_label]),
-            predicted=shown_class(classes[loss.predicted]), prob=loss.prob_predicted))
+            "transfer.top_loss_caption", name=sample.name, true=learner_class(classes[loss.true_label]),
+            predicted=learner_class(classes[loss.predicted]), prob=loss.prob_predicted))
 
 
 def runs_table() -> None:
