@@ -16,6 +16,7 @@ from core.transfer.pipeline import predict_probs
 from core.transfer.surgery import flat_classifier
 from ui.common import photo_input_ui, top_k_chart
 from ui.i18n import learner_class, t
+from ui.jobs import light_work
 from ui.state import (
     TrainedModel,
     TransferRun,
@@ -42,7 +43,8 @@ def try_it_ui() -> None:
     if not photos:
         return
     try:
-        probs = predict_probs(model.model, [p.image for p in photos])
+        with light_work():  # a photo or two: never queued behind other learners' training
+            probs = predict_probs(model.model, [p.image for p in photos])
     except (ValueError, TypeError) as exc:  # a loaded model whose layers do not fit these photos
         _LOG.exception("Try it failed")
         st.error(t("transfer.try_failed", problem=type(exc).__name__), icon="🚫")
@@ -55,7 +57,9 @@ def try_it_ui() -> None:
         if explain is None:
             left.image(photo.image, caption=photo.name, width="stretch")
         else:
-            left.image(explain(photo.image, best), width="stretch",
+            with light_work():
+                overlay = explain(photo.image, best)
+            left.image(overlay, width="stretch",
                        caption=t("transfer.gradcam_caption", name=photo.name, predicted=names[best]))
         right.plotly_chart(top_k_chart(top_k(row, min(5, len(names)), names), t("transfer.your_model")),
                            width="stretch", key=f"try_{photo.digest}_{model.run}")
