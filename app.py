@@ -9,6 +9,7 @@ import streamlit as st  # noqa: E402
 from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
 from ui.i18n import language_switch_ui, t  # noqa: E402
+from ui.jobs import share_the_cores  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
 from ui.uploads import sweep_ended_sessions  # noqa: E402
 
@@ -36,9 +37,10 @@ def pages() -> list:
 navigation = st.navigation(pages())
 language_switch_ui()
 mode_badge_ui(lab_settings())
+share_the_cores(lab_settings().classroom)  # once per process, before any page runs TensorFlow
 sweep_ended_sessions()  # ended sessions' uploads go within minutes; throttled to once a minute
 backbone_picker_ui()
 try:
     navigation.run()
 except Exception as error:  # noqa: BLE001  last resort: a learner never sees a traceback
-    report_failure(f"This page ({navigation.title})", error)
+    report_failure(t("errors.this_page", page=navigation.title), error)

@@ -3,35 +3,28 @@
 import streamlit as st
 
 from core.models.classify import classify_images
-from ui.common import get_backbone, photo_input_ui, selected_backbone, top_k_chart
+from ui.charts import top_k_chart
+from ui.common import get_backbone, photo_input_ui, selected_backbone
+from ui.i18n import t
+from ui.jobs import light_work
 from ui.lab_path import lab_path_ui, next_step_ui
 
-st.title("🐾 Transfer Lab")
-st.markdown(
-    """
-A hands-on lab about **transfer learning on images**. A network pretrained on
-ImageNet already knows a lot about edges, textures, fur and faces; you will see
-what it sees, reuse it to learn your own classes in seconds, and then probe what
-it has learned by asking it to dream up an "ideal cat" and by fooling it.
-Everything runs on your computer, without a GPU or an internet connection.
-Pick the network in the sidebar; EfficientNet-Lite0 is the quickest.
-"""
-)
+st.title(t("home.title"))
+st.markdown(t("home.intro"))
 lab_path_ui()
 
-st.header("Try the network")
-st.caption("Upload one or more photos, take one with your camera, or pick a sample. "
-           "Photos stay in your browser session.")
+st.header(t("home.try_header"))
+st.caption(t("home.try_caption"))
 photos = photo_input_ui("home", multiple=True, default_sample="Chelsea the cat (scikit-image, CC0)")
 if photos:
     backbone = get_backbone()
-    with st.spinner("Classifying..."):
+    with st.spinner(t("home.classifying")), light_work():
         predictions = classify_images(backbone, [p.image for p in photos], k=5)
     for photo, preds in zip(photos, predictions):
         left, right = st.columns([1, 2])
         left.image(photo.image, caption=photo.name, width="stretch")
-        right.plotly_chart(top_k_chart(preds, f"Top 5 ImageNet classes ({backbone.spec.display_name})"),
-                           width="stretch", key=f"chart_{photo.digest}_{selected_backbone()}")
+        chart = top_k_chart(preds, t("home.top5_title", model=backbone.spec.display_name), imagenet=True)
+        right.plotly_chart(chart, width="stretch", key=f"chart_{photo.digest}_{selected_backbone()}")
 else:
-    st.info("Add a photo to see what the network thinks it shows.")
+    st.info(t("home.add_photo"))
 next_step_ui("home")

@@ -5,55 +5,35 @@ from dataclasses import replace
 import streamlit as st
 
 from core.transfer.pipeline import DataSettings
-from ui.common import selected_backbone
+from ui.fine_tune import fine_tune_ui, finish_fine_tune
+from ui.i18n import t
 from ui.lab_path import next_step_ui
 from ui.own_classes import own_classes_ui
-from ui.transfer_extras import export_ui, fine_tune_ui, load_model_ui, try_it_ui
-from ui.transfer_training import (
-    RUNS_KEY,
-    data_settings_ui,
-    finish_interrupted,
-    head_settings_ui,
-    run_training,
-    runs_table,
-    show_run,
-    views_ui,
-)
+from ui.state import transfer_page
+from ui.transfer_extras import export_ui, load_model_ui, try_it_ui
+from ui.transfer_results import runs_table, show_run
+from ui.transfer_training import data_settings_ui, finish_training, head_settings_ui, train_ui, views_ui
 
-st.title("🎓 Transfer training")
-st.markdown(
-    """
-Reuse what the pretrained network already knows: keep it **frozen**, compute each photo's
-embedding (the pooled features before ImageNet's classifier) **once**, and train only a small
-softmax head on top. Because embeddings are cached, every epoch takes milliseconds on a laptop
-CPU, where the original lesson ran the whole network on every photo every epoch.
-"""
-)
-mode = st.segmented_control("Train on", ["A dataset", "Your own classes"], default="A dataset", key="tt_mode",
-                            required=True)
+st.title(t("transfer.title"))
+st.markdown(t("transfer.intro"))
+finish_training()  # a job that ended since the last run becomes a run (a Stop keeps its best epoch)
+finish_fine_tune()
+modes = {"dataset": t("transfer.mode_dataset"), "own": t("transfer.mode_own")}
+own = st.segmented_control(t("transfer.train_on"), list(modes), default="dataset", key="tt_mode", required=True,
+                           format_func=modes.get) == "own"
 own_dataset = None
-if mode == "Your own classes":
-    st.caption("Name two or more classes and give each a few photos: uploads or the camera. "
-               "They stay in your browser session.")
+if own:
+    st.caption(t("transfer.own_caption"))
     own_dataset = own_classes_ui()
     data_settings = DataSettings("own", task="folders", seed=int(st.session_state.get("tt_seed", 0))) \
         if own_dataset else None
 else:
     data_settings = data_settings_ui()
 head_settings = head_settings_ui()
-finish_interrupted()
-
 views = views_ui()
-if data_settings is not None:
-    data_settings = replace(data_settings, views=views)
-left, right, _ = st.columns([1, 1, 4])
-train = left.button("Train", type="primary", disabled=data_settings is None or head_settings is None,
-                    key="tt_train")
-right.button("Stop", key="tt_stop", help="Ends training now and keeps the best epoch's weights.")
-if train:
-    run_training(data_settings, head_settings, selected_backbone(), own_dataset)
+train_ui(replace(data_settings, views=views) if data_settings else None, head_settings, own_dataset)
 
-runs = st.session_state.get(RUNS_KEY, [])
+runs = transfer_page().runs
 latest = runs[-1] if runs else None
 if latest:
     show_run(latest)

@@ -1,4 +1,8 @@
-"""Class names in the learner's language: ImageNet-1k classes and Oxford-IIIT Pet breeds."""
+"""Class names in the learner's language: ImageNet-1k classes and Oxford-IIIT Pet breeds.
+
+English names and their search come from ``core.models.imagenet`` (the one source of the class table); this module
+adds the reviewed Chinese names and a search over both languages.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import functools
 import json
 from pathlib import Path
 
-from core.models.imagenet import NUM_CLASSES, class_names
+from core.models import imagenet
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 LANGUAGES = ("en", "zh")
@@ -32,11 +36,8 @@ def _breeds_zh() -> dict[str, str]:
 def class_name(index: int, lang: str = "en") -> str:
     """Returns the display name of ImageNet class ``index`` in ``lang`` ("en" or "zh")."""
     _check_lang(lang)
-    if not 0 <= int(index) < NUM_CLASSES:
-        raise ValueError(f"ImageNet class index must be 0 to 999, got {index}")
-    if lang == "zh":
-        return _imagenet_zh()[int(index)]
-    return class_names()[int(index)]
+    english = imagenet.class_name(index)  # also checks the index
+    return _imagenet_zh()[int(index)] if lang == "zh" else english
 
 
 def breed_name(breed: str, lang: str = "en") -> str:
@@ -48,16 +49,18 @@ def breed_name(breed: str, lang: str = "en") -> str:
 
 
 def search_classes(query: str, lang: str = "en") -> list[int]:
-    """Returns class indices whose English or Chinese name contains ``query`` (case-insensitive).
+    """Returns class indices whose English name (or synonym) or Chinese name matches ``query``.
 
     Both languages are searched whatever ``lang`` is, so a learner can type either; ``lang``
-    only orders the hits (matches in the display language first).
+    only orders the hits (matches in the display language first). English hits come in
+    ``core.models.imagenet.search_classes``'s order (exact name first), Chinese ones in index order.
     """
     _check_lang(lang)
     needle = query.strip().casefold()
     if not needle:
         return []
-    english = {i for i, name in enumerate(class_names()) if needle in name.casefold()}
-    chinese = {i for i, name in _imagenet_zh().items() if needle in name.casefold()}
+    english = [i for i, _ in imagenet.search_classes(needle, limit=imagenet.NUM_CLASSES)]
+    chinese = [i for i, name in sorted(_imagenet_zh().items()) if needle in name.casefold()]
     first, second = (chinese, english) if lang == "zh" else (english, chinese)
-    return sorted(first) + sorted(second - first)
+    seen = set(first)
+    return first + [i for i in second if i not in seen]

@@ -9,12 +9,13 @@ records; only the durations per kind stay, for estimates.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import statistics
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,15 +69,55 @@ class Job:
         self._stop.set()
 
 
+class LightLane:
+    """Light work (one photo's top-5, feature maps or Grad-CAM) never queues: it runs at once in its own
+    thread, and every heavy job pauses between two of its steps while any light work is running.
+
+    TensorFlow's intra-op thread pool is process-wide (it cannot be split per thread), so a heavy job and a
+    learner's one-photo request would otherwise share the cores step for step; pausing the heavy job gives
+    the light request the whole machine after at most one heavy step. ``max_pause`` bounds a pause, so a
+    stuck light request cannot hold heavy jobs for ever.
+    """
+
+    def __init__(self, max_pause: float = 10.0):
+        if max_pause <= 0:
+            raise ValueError(f"max_pause must be positive, got {max_pause!r}")
+        self.max_pause = max_pause
+        self._active = 0
+        self._changed = threading.Condition()
+
+    @contextlib.contextmanager
+    def light(self) -> Iterator[None]:
+        """Runs the ``with`` body as light work: heavy jobs hold still after their current step."""
+        with self._changed:
+            self._active += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._active -= 1
+                self._changed.notify_all()
+
+    @property
+    def busy(self) -> bool:
+        return self._active > 0
+
+    def make_way(self) -> None:
+        """Called by a heavy job between steps: waits while light work runs (at most ``max_pause`` s)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._active == 0, timeout=self.max_pause)
+
+
 class Scheduler:
     """Process-wide queue with ``slots`` heavy jobs running at once. ``threaded=False`` runs a job inside
     ``submit`` when a slot is free (for tests that cannot wait on threads)."""
 
     def __init__(self, slots: int = 1, threaded: bool = True, clock: Callable[[], float] = time.monotonic,
-                 history: int = 20):
+                 history: int = 20, lane: LightLane | None = None):
         if slots < 1:
             raise ValueError(f"slots must be at least 1, got {slots!r}")
         self.slots, self.threaded, self.clock = slots, threaded, clock
+        self.lane = lane or LightLane()
         self._lock = threading.Lock()
         self._waiting: deque[Job] = deque()
         self._running: list[Job] = []
@@ -156,6 +197,16 @@ class Scheduler:
             threading.Thread(target=self._run, args=(job,), name=f"job-{job.kind}", daemon=True).start()
             # a thread per job: loop again in case several slots are free
 
+    def stop_orphans(self, alive: set[str]) -> list[Job]:
+        """Stops the jobs of owners no longer alive (a closed browser tab): a waiting one leaves the queue, a
+        running one ends after its current step, so nobody's slot goes to work that no one will see."""
+        with self._lock:
+            orphans = [j for j in (*self._running, *self._waiting) if j.owner not in alive]
+        for job in orphans:
+            job.stop()
+        self._dispatch()
+        return orphans
+
     def cancel_waiting(self) -> None:
         """Applies pending cancels at once (the UI calls this after ``stop()`` so the queue shrinks now)."""
         self._dispatch()
@@ -175,6 +226,7 @@ class Scheduler:
                     if close is not None:
                         close()
                     break
+                self.lane.make_way()
         except Exception as error:  # noqa: BLE001 - the owner shows it; the scheduler must keep running
             job.error, state = error, FAILED
         with self._lock:

@@ -46,7 +46,7 @@ def test_classroom_lists_only_the_shared_folders(classroom):
     at.radio(key="tt_source").set_value("folder").run()
     options = at.selectbox(key="tt_folder").options
     assert options == ["shared", "shared/pets", "shared/pets/cat", "shared/pets/dog"]
-    at.session_state["tt_mode"] = "Your own classes"
+    at.session_state["tt_mode"] = "own"
     at.run()
     _no_path_box(at)
     assert "secret-learner-folder" not in _page_text(at)

@@ -45,3 +45,25 @@ def test_uploading_a_non_image_shows_a_clear_error(app_url, page, shared_data):
     page.get_by_text("Upload", exact=True).click()
     page.locator('input[type="file"]').set_input_files(str(shared_data / "odd" / "Abyssinian_101.mat"))
     expect(page.get_by_text("Abyssinian_101.mat is not an image")).to_be_visible(timeout=60_000)
+
+
+def test_a_photo_is_kept_at_the_size_the_networks_use():
+    import numpy as np
+
+    from ui.common import PHOTO_SHORT_SIDE, photo_from_bytes
+
+    photo = photo_from_bytes(_png(np.full((3000, 4000, 3), 200, np.uint8)), "big.png")
+    assert photo.image.shape == (PHOTO_SHORT_SIDE, 512, 3)  # 4:3 kept, short side 384
+    assert photo.original_size == (4000, 3000)
+    small = photo_from_bytes(_png(np.zeros((100, 50, 3), np.uint8)), "small.png")
+    assert small.image.shape == (100, 50, 3)  # smaller photos are kept as they are
+
+
+def _png(pixels) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()

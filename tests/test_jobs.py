@@ -162,3 +162,76 @@ def test_the_light_lane_answers_while_every_heavy_slot_is_busy():
     assert logits.shape == (1, 2) and [j.state for j in heavy[1:]] == [WAITING] * 5
     gate.set()
     wait_for(lambda: heavy[-1].finished)
+
+
+def endless(steps_done: list, seconds_per_step: float = 0.01):
+    """A heavy job that never ends by itself: a step every ``seconds_per_step``, counted in ``steps_done``."""
+    def run():
+        while True:
+            time.sleep(seconds_per_step)
+            steps_done.append(1)
+            yield {"step": len(steps_done)}
+    return run
+
+
+def test_heavy_jobs_hold_still_between_steps_while_light_work_runs():
+    """A light request does not wait for the heavy job to end, and the heavy job takes no steps meanwhile."""
+    import numpy as np
+
+    from core.jobs import LightLane
+    from tests.conftest import make_tiny_model
+
+    scheduler, steps_done = Scheduler(slots=1, lane=LightLane(max_pause=30)), []
+    heavy = scheduler.submit("teacher", "ideal", "endless", endless(steps_done))
+    wait_for(lambda: len(steps_done) > 3)
+    model = make_tiny_model(2, 8)
+    with scheduler.lane.light():
+        before = len(steps_done)
+        logits = model.predict(np.zeros((1, 8, 8, 3), np.float32), verbose=0)
+        time.sleep(0.3)  # 30 heavy steps' worth of time
+        during = len(steps_done) - before
+    assert logits.shape == (1, 2) and heavy.state == RUNNING
+    assert during <= 1  # at most the step that was under way when the light work came
+    wait_for(lambda: len(steps_done) > before + during + 3)  # the heavy job goes on afterwards
+    heavy.stop()
+    wait_for(lambda: heavy.finished)
+    assert heavy.state == STOPPED
+
+
+def test_a_stuck_light_request_cannot_hold_heavy_jobs_for_ever():
+    from core.jobs import LightLane
+
+    scheduler, steps_done = Scheduler(slots=1, lane=LightLane(max_pause=0.05)), []
+    heavy = scheduler.submit("teacher", "ideal", "endless", endless(steps_done))
+    with scheduler.lane.light():
+        wait_for(lambda: len(steps_done) > 3, seconds=5)  # steps still come, one per max_pause
+    heavy.stop()
+    wait_for(lambda: heavy.finished)
+    with pytest.raises(ValueError, match="max_pause"):
+        LightLane(max_pause=0)
+
+
+def test_jobs_of_closed_sessions_are_stopped_and_leave_the_queue():
+    scheduler, gate = Scheduler(slots=1), threading.Event()
+    gone_running = scheduler.submit("gone-1", "ideal", "a", gated([], "a", gate, steps=50))
+    gone_waiting = scheduler.submit("gone-2", "ideal", "b", gated([], "b", gate))
+    staying = scheduler.submit("here", "ideal", "c", gated([], "c", gate))
+    wait_for(lambda: gone_running.state == RUNNING)
+    assert set(scheduler.stop_orphans({"here"})) == {gone_running, gone_waiting}
+    assert gone_waiting.state == CANCELLED and staying.state == WAITING
+    gate.set()
+    wait_for(lambda: staying.finished)
+    assert gone_running.state == STOPPED and staying.state == DONE
+
+
+def test_a_classroom_server_leaves_one_core_to_its_own_threads():
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("from ui.jobs import share_the_cores; import tensorflow as tf; "
+            "print(share_the_cores(False), share_the_cores(True, cores=4), "
+            "tf.config.threading.get_intra_op_parallelism_threads())")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.stdout.split() == ["None", "3", "3"], out.stderr[-2000:]

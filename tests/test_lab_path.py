@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import open_page
 from ui.lab_path import STEPS, VISITED_KEY, done_so_far, next_step_ui
+from ui.state import IDEAL, IdealPage
 
 
 def test_nothing_done_in_a_new_session():
@@ -16,7 +17,7 @@ def test_nothing_done_in_a_new_session():
 
 def test_done_so_far_reads_the_pages_own_state():
     runs = [{"evaluation": SimpleNamespace(accuracy=0.5)}, {"evaluation": SimpleNamespace(accuracy=0.875)}]
-    state = {VISITED_KEY: {"home", "feature_maps"}, "tt_runs": runs, "ideal_gallery": [object()],
+    state = {VISITED_KEY: {"home", "feature_maps"}, "tt_runs": runs, IDEAL: IdealPage(gallery=[object()]),
              "adv_result": {"photo": "Leonberger dog", "config": SimpleNamespace(eps=2)}}
     done = done_so_far(state)
     assert done["feature_maps"] == "seen"
@@ -39,9 +40,19 @@ def test_home_shows_the_four_steps_and_each_page_links_to_the_next():
     at = open_page("app_pages/home.py")
     assert not at.exception
     links = _links(at)
-    assert [label.split(". ", 1)[1] for label in links[:4]] == [step.title for step in STEPS]
+    assert [label.split(". ", 1)[1] for label in links[:4]] == ["Feature maps", "Transfer training", "Ideal cat",
+                                                               "Adversarial dog"]
     assert links[-1].startswith("Next: Feature maps")
     at.switch_page("app_pages/feature_maps.py").run()
     assert _links(at)[-1].startswith("Next: Transfer training")
     at.switch_page("app_pages/home.py").run()
     assert any(m.value == "✅ seen" for m in at.markdown)  # Feature maps, seen in this session
+
+
+def test_done_so_far_speaks_the_learners_language():
+    state = {VISITED_KEY: {"feature_maps"}, IDEAL: IdealPage(gallery=[object(), object()]),
+             "tt_runs": [{"evaluation": SimpleNamespace(accuracy=0.75)}]}
+    done = done_so_far(state, "zh")
+    assert done["feature_maps"] == "已看过"
+    assert done["ideal_cat"] == "已生成 2 张图像"
+    assert done["transfer_training"] == "训练 1 次，最佳验证准确率 75%"

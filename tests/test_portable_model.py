@@ -235,6 +235,7 @@ def test_real_lite0_bundle_from_the_cli_runs_outside(shared_data, tmp_path, caps
 
 def test_the_pages_loader_gives_one_line_for_a_huge_input_and_try_it_skips_grad_cam_on_other_models(tmp_path):
     from core.transfer.loading import ModelLimits
+    from ui.state import TrainedModel
     from ui.transfer_extras import _gradcam, load_uploaded_model
 
     inputs = keras.Input((40000, 40000, 3))
@@ -246,4 +247,4 @@ def test_the_pages_loader_gives_one_line_for_a_huge_input_and_try_it_skips_grad_
     assert message == ("huge.keras, labels.txt was refused: the model's input is 40000 pixels a side; at most 1024 "
                        "are allowed (and the size must be fixed)")
     flat = make_tiny_model(3)
-    assert _gradcam({"model": flat, "classes": CLASSES}) is None
+    assert _gradcam(TrainedModel(flat, tuple(CLASSES), None)) is None

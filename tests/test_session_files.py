@@ -45,9 +45,9 @@ def test_a_replaced_zip_and_a_failed_zip_leave_no_folder(tmp_path, monkeypatch):
     at = open_page("app_pages/transfer_training.py")
     at.radio(key="tt_source").set_value("zip").run()
     at.file_uploader(key="tt_zip").set_value(("first.zip", _zip_of_two_classes(), "application/zip")).run()
-    first = at.session_state["tt_zip_dir"][2]
+    first = at.session_state["transfer_page"].zip_dir[2]
     at.file_uploader(key="tt_zip").set_value(("second.zip", _zip_of_two_classes(), "application/zip")).run()
-    second = at.session_state["tt_zip_dir"][2]
+    second = at.session_state["transfer_page"].zip_dir[2]
     assert not at.exception and first != second
     folders = sorted(str(p) for p in (tmp_path / "uploads").glob("session-*/*"))
     assert folders == [second]

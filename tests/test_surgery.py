@@ -47,7 +47,8 @@ def test_a_layer_used_twice_is_not_bypassed():
     conv = keras.layers.Conv2D(3, 3, padding="same", kernel_initializer=keras.initializers.GlorotUniform(2))
     x = conv(conv(inputs))  # shapes chain, so only the probe can tell
     x = keras.layers.GlobalAveragePooling2D()(x)
-    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    dense = keras.layers.Dense(2, activation="softmax", kernel_initializer=keras.initializers.GlorotUniform(3))
+    model = keras.Model(inputs, dense(x))
     assert pre_softmax_logits(model) is None
 
 

@@ -148,7 +148,7 @@ def test_real_tflite_export_matches_keras_on_singles(shared_data, lite0, tmp_pat
     pixels = np.stack([lite0.prepare(load_image_file(p)) for p in sorted((shared_data / "singles").glob("*.jpg"))])
     np.testing.assert_allclose(run_tflite(tflite_bytes(model), pixels.astype(np.float32)),
                                model.predict(pixels.astype(np.float32), verbose=0), atol=1e-4)
-    from core.transfer.pipeline import guess_backbone
+    from core.transfer.model import guess_backbone
 
     assert guess_backbone(model) == "efficientnet_lite0"
     assert guess_backbone(_tiny_classifier()) is None

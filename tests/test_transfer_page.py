@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -14,6 +13,20 @@ PAGE = "app_pages/transfer_training.py"
 
 def _page() -> AppTest:
     return open_page(PAGE)
+
+
+def _state(at: AppTest):
+    """The page's typed state (ui.state.TransferPage)."""
+    return at.session_state["transfer_page"]
+
+
+def _own(at: AppTest, classes: list[dict]) -> None:
+    """Gives the page's own classes (as the editor would have filled them)."""
+    from ui.state import TransferPage
+
+    if "transfer_page" not in at.session_state:
+        at.session_state["transfer_page"] = TransferPage()
+    _state(at).own_classes = classes
 
 
 def _folder_page() -> AppTest:
@@ -38,7 +51,6 @@ def test_a_folder_source_asks_for_the_folder():
 
 
 @pytest.mark.real_backbone
-@pytest.mark.real_backbone
 def test_page_trains_on_the_bundled_pets_with_nothing_typed():
     at = _page()
     assert at.radio(key="tt_source").value == "bundled"
@@ -46,63 +58,29 @@ def test_page_trains_on_the_bundled_pets_with_nothing_typed():
     assert not at.button(key="tt_train").disabled
     at.button(key="tt_train").click().run()
     assert not at.exception
-    assert at.session_state["trained_model"]["classes"] == ["cat", "dog"]
-    at.selectbox(key="tt_task_bundled").select("breeds").run()
+    assert at.session_state["trained_model"].classes == ("cat", "dog")
+    at.selectbox(key="tt_task_bundled_en").set_value("breeds").run()
     at.button(key="tt_train").click().run()
     assert not at.exception
-    assert len(at.session_state["trained_model"]["classes"]) == 8
-    assert [run["dataset"] for run in at.session_state["tt_runs"]] == ["Bundled pets"] * 2
+    assert len(at.session_state["trained_model"].classes) == 8
+    assert [run.dataset for run in _state(at).runs] == ["Bundled pets"] * 2
 
 
 @pytest.mark.real_backbone
 def test_page_trains_on_pets_mini_and_shares_the_model(shared_data):
     at = _folder_page()
     at.text_input(key="tt_folder").input(str(shared_data / "pets-mini")).run()
-    at.selectbox(key="tt_task_folder").select("species").run()
+    at.selectbox(key="tt_task_folder_en").set_value("species").run()
     at.number_input(key="tt_per_class").set_value(10).run()
     at.button(key="tt_train").click().run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Validation photos"] == "4" and metrics["Validation accuracy"].endswith("%")
     trained = at.session_state["trained_model"]
-    assert trained["classes"] == ["cat", "dog"] and trained["backbone"] == "efficientnet_lite0"
-    assert trained["model"].output_shape == (None, 2)
-    assert len(at.session_state["tt_runs"]) == 1
+    assert trained.classes == ("cat", "dog") and trained.backbone == "efficientnet_lite0"
+    assert trained.model.output_shape == (None, 2)
+    assert len(_state(at).runs) == 1
     assert any("Runs in this session" in h.value for h in at.subheader)
-
-
-@pytest.mark.real_backbone
-def test_a_stopped_run_keeps_its_best_epoch():
-    """A Stop reruns the page mid-training; the next run turns the saved partial state into a result."""
-    from core.data.datasets import Dataset, Sample
-    from core.data.embeddings import Embeddings
-    from core.transfer.model import build_head
-    from core.transfer.pipeline import prepare_data
-    from core.transfer.training import HeadSettings
-
-    rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1], 10)
-    features = rng.normal(size=(20, 1280)).astype(np.float32) + labels[:, None]
-    dataset = Dataset("toy", "folders", ("a", "b"), tuple(Sample(f"{i}.jpg", int(y), image=np.zeros((8, 8, 3),
-                                                                                                      np.uint8))
-                                                        for i, y in enumerate(labels)))
-    embeddings = Embeddings(features, tuple(int(h) for h in rng.integers(0, 2**63, 20)), np.arange(20))
-    data = prepare_data(dataset, embeddings, 0.2, 0)
-    head = build_head(1280, 2)
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.session_state["tt_active"] = {
-        "stage": "training", "data": data, "head_settings": HeadSettings(), "backbone": "efficientnet_lite0",
-        "history": {"loss": [0.9, 0.7, 0.8], "accuracy": [0.5, 0.6, 0.6], "val_loss": [0.8, 0.6, 0.7],
-                    "val_accuracy": [0.5, 0.75, 0.75]},
-        "best_weights": head.get_weights(), "best_epoch": 2, "started": 0.0, "dataset": dataset}
-    at.switch_page(PAGE).run()
-    assert not at.exception
-    assert any("best epoch (2)" in info.value for info in at.info)
-    run = at.session_state["tt_runs"][-1]
-    assert run["stopped_by"] == "stopped after epoch 3" and run["best_epoch"] == 2
-    assert "tt_active" not in at.session_state
-    assert at.session_state["trained_model"]["classes"] == ["a", "b"]
 
 
 @pytest.mark.browser
@@ -149,16 +127,16 @@ def _photos(shared_data, pattern: str, count: int):
 
 def test_own_classes_ask_for_names_and_photos(shared_data):
     at = _page()
-    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    at.segmented_control(key="tt_mode").set_value("own").run()
     assert not at.exception
     assert any("at least 4 photos" in info.value for info in at.info)
     assert at.button(key="tt_train").disabled
-    at.session_state["oc_classes"] = [{"id": 0, "name": "same", "shots": _photos(shared_data, "cat/Bengal_*", 4)},
-                                      {"id": 1, "name": "same", "shots": _photos(shared_data, "dog/beagle_*", 4)}]
+    _own(at, [{"id": 0, "name": "same", "shots": _photos(shared_data, "cat/Bengal_*", 4)},
+              {"id": 1, "name": "same", "shots": _photos(shared_data, "dog/beagle_*", 4)}])
     at.text_input(key="oc_0_name").input("same").run()
     at.text_input(key="oc_1_name").input("same").run()
     assert any("different name" in info.value for info in at.info)
-    at.session_state["oc_classes"][0]["shots"] = _photos(shared_data, "cat/Bengal_*", 16)
+    _state(at).own_classes[0]["shots"] = _photos(shared_data, "cat/Bengal_*", 16)
     at.text_input(key="oc_0_name").input("bengal").run()
     assert any("unbalanced" in warning.value for warning in at.warning)
     assert not at.button(key="tt_train").disabled
@@ -167,27 +145,27 @@ def test_own_classes_ask_for_names_and_photos(shared_data):
 @pytest.mark.real_backbone
 def test_own_classes_train_try_fine_tune_and_export(shared_data):
     at = _page()
-    at.session_state["oc_classes"] = [{"id": 0, "name": "bengal", "shots": _photos(shared_data, "cat/Bengal_*", 6)},
-                                      {"id": 1, "name": "beagle", "shots": _photos(shared_data, "dog/beagle_*", 6)}]
-    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    _own(at, [{"id": 0, "name": "bengal", "shots": _photos(shared_data, "cat/Bengal_*", 6)},
+              {"id": 1, "name": "beagle", "shots": _photos(shared_data, "dog/beagle_*", 6)}])
+    at.segmented_control(key="tt_mode").set_value("own").run()
     from core.data.downloads import cache_dir
 
     shards_before = sorted(cache_dir("embeddings").rglob("*.npz"))
     at.button(key="tt_train").click().run()
     assert not at.exception
-    assert at.session_state["trained_model"]["classes"] == ["bengal", "beagle"]
+    assert at.session_state["trained_model"].classes == ("bengal", "beagle")
     assert {"Try it", "Take it with you"} <= {h.value for h in at.header}
     # The learner's photos stay in the session: embeddings in its memory, nothing in the shared disk cache.
     # Augmented views are on by default: four views of each of the 12 photos, each view in its own memory cache.
-    assert [len(c) for c in at.session_state["tt_private_caches"].values()] == [12] * 4
+    assert [len(c) for c in _state(at).private_caches.values()] == [12] * 4
     assert any("training (× 4 views)" in c.value for c in at.caption)
     assert sorted(cache_dir("embeddings").rglob("*.npz")) == shards_before
     at.radio(key="tt_try_source").set_value("Sample photo").run()
     assert not at.exception
-    assert "gradcam" in at.session_state["trained_model"]  # Grad-CAM of the predicted class was drawn
+    assert "gradcam" in at.session_state["trained_model"].caches  # Grad-CAM of the predicted class was drawn
     assert 'keras.saving.load_model("model.keras")' in at.code[0].value
     at.button(key="tt_make_bundle").click().run()
-    assert not at.exception and at.session_state["trained_model"]["bundle"][:2] == b"PK"
+    assert not at.exception and at.session_state["trained_model"].caches["bundle"][:2] == b"PK"
     at.number_input(key="tt_ft_blocks").set_value(1).run()
     at.number_input(key="tt_ft_epochs").set_value(1).run()
     at.button(key="tt_ft_go").click().run()
@@ -197,28 +175,8 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     after = next(m for m in at.metric if m.label == "After fine-tuning")
     change = float(metrics["After fine-tuning"].rstrip("%")) - float(metrics["Head only"].rstrip("%"))
     assert after.delta == (f"{change:+.1f} points" if round(change, 1) else "no change")
-    assert at.session_state["trained_model"]["run"] == "1 fine-tuned"
-
-    # A Stop mid-way reruns the page; the best fine-tuned epoch saved so far becomes the model.
-    import keras
-
-    run = at.session_state["tt_runs"][-1]
-    embedding, head = [layer for layer in at.session_state["trained_model"]["model"].layers
-                       if isinstance(layer, keras.Model)]
-    at.session_state["tt_fine_tune"] = {
-        "run": run, "embedding": embedding, "head": head, "history": {"loss": [0.5, 0.4]}, "start_epoch": 1,
-        "pixels": np.zeros((12, 224, 224, 3), np.uint8), "started": 0.0,
-        "best": (embedding.get_weights(), head.get_weights()), "precision": "float32"}
-    run.pop("fine_tune")
-    at.run()
-    assert not at.exception
-    assert any("kept the best fine-tuned epoch" in info.value for info in at.info)
-    assert run["fine_tune"]["history"] == {"loss": [0.5, 0.4]} and "tt_fine_tune" not in at.session_state
-
-    # The other pages take the session's classes as targets.
-    at.switch_page("app_pages/ideal_cat.py").run()
-    assert not at.exception
-    assert "your class: bengal" in at.pills(key="ideal_preset").options
+    assert at.session_state["trained_model"].run == "1 fine-tuned"
+    assert at.session_state["trained_model"].fine_tuned and not at.session_state["trained_model"].downloaded
 
 
 @pytest.mark.browser
@@ -280,11 +238,11 @@ def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):
     shutil.copy(shared_data / "odd" / "truncated.jpg", tmp_path)
     (tmp_path / "notes.txt").write_text("not a photo")
     at = _page()
-    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    at.segmented_control(key="tt_mode").set_value("own").run()
     at.text_input(key="oc_0_folder").input(str(tmp_path)).run()
     at.button(key="oc_0_add_folder").click().run()
     assert not at.exception
-    assert len(at.session_state["oc_classes"][0]["shots"]) == 5
+    assert len(_state(at).own_classes[0]["shots"]) == 5
     assert any("truncated.jpg" in error.value for error in at.error)
 
 
@@ -300,28 +258,27 @@ def test_a_folder_of_unreadable_files_gets_a_message(shared_data, tmp_path):
     at.button(key="tt_train").click().run()
     assert not at.exception
     assert any("Cannot train" in error.value for error in at.error)
-    assert "tt_active" not in at.session_state
 
 
 def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("TRANSFER_LAB_CACHE", str(tmp_path / "cache"))  # no dataset downloaded here
     at = _page()
-    at.segmented_control(key="tt_mode").set_value("Your own classes").run()
+    at.segmented_control(key="tt_mode").set_value("own").run()
     assert at.radio(key="oc_pick_source").options == ["Bundled pets", "A folder"]
-    assert any("not downloaded yet" in c.value for c in at.caption)
+    assert any("Not downloaded yet" in c.value for c in at.caption)
     at.radio(key="oc_pick_source").set_value("folder").run()
     at.text_input(key="oc_pick_folder").input(str(shared_data / "pets-mini")).run()
-    assert at.selectbox(key="oc_pick_task_folder").value == "breeds"
-    classes = at.selectbox(key="oc_pick_class").options
+    assert at.selectbox(key="oc_pick_task_folder_en").value == "breeds"
+    classes = at.selectbox(key="oc_pick_class_en").options
     assert len(classes) == 37 and "Bengal (25 photos)" in classes
     bengal = classes.index("Bengal (25 photos)")
-    at.selectbox(key="oc_pick_class").set_value(bengal).run()
+    at.selectbox(key="oc_pick_class_en").set_value(bengal).run()
     picked = at.multiselect(key=f"oc_pick_photos_pets-mini_{bengal}")
     assert len(picked.value) == 8 and all(name.startswith("Bengal_") for name in picked.value)
     picked.unselect(picked.value[0]).run()
     at.button(key="oc_pick_add").click().run()
     assert not at.exception
-    first = at.session_state["oc_classes"][0]
+    first = _state(at).own_classes[0]
     assert first["name"] == "Bengal" and len(first["shots"]) == 7  # the placeholder name became the breed
     assert at.text_input(key="oc_0_name").value == "Bengal"
     assert "Added 7 photos of Bengal to Bengal." in [s.value for s in at.success]
@@ -331,8 +288,52 @@ def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_pat
     assert target.value == 1 and target.options == ["Bengal", "class B"]
     target.set_value(0).run()
     at.button(key="oc_pick_add").click().run()
-    first = at.session_state["oc_classes"][0]
+    first = _state(at).own_classes[0]
     assert len(first["shots"]) == 7 and first["name"] == "Bengal"
     assert any("already there" in s.value for s in at.success)
     at.text_input(key="oc_pick_folder").input(str(tmp_path / "nowhere")).run()
-    assert not at.exception and at.error and len(at.session_state["oc_classes"][0]["shots"]) == 7
+    assert not at.exception and at.error and len(_state(at).own_classes[0]["shots"]) == 7
+
+
+def test_training_asks_before_replacing_a_fine_tuned_model_not_downloaded(monkeypatch):
+    from tests.transfer_mocks import mock_lite0, mocked_backbones
+    from ui.state import TrainedModel
+
+    with mocked_backbones(monkeypatch):
+        at = _page()
+        tuned = TrainedModel(mock_lite0().model, ("a", "b"), "efficientnet_lite0", run="1 fine-tuned",
+                             fine_tuned=True)
+        at.session_state["trained_model"] = tuned
+        at.number_input(key="tt_epochs").set_value(1).run()
+        at.button(key="tt_train").click().run()
+        assert any("has not been downloaded" in w.value for w in at.warning)
+        assert at.session_state["trained_model"] is tuned  # nothing replaced yet
+        at.button(key="tt_confirm_train_no").click().run()
+        assert not at.warning and at.session_state["trained_model"] is tuned
+        at.button(key="tt_train").click().run()
+        at.button(key="tt_confirm_train_yes").click().run()
+    assert not at.exception
+    assert at.session_state["trained_model"].classes == ("cat", "dog") and len(_state(at).runs) == 1
+
+
+def test_loading_a_model_asks_before_replacing_a_fine_tuned_one_and_keep_keeps_it():
+    import keras
+
+    from core.transfer.export import keras_bytes, labels_text
+    from core.transfer.model import assemble, build_head
+    from tests.conftest import make_tiny_model
+    from ui.state import TrainedModel
+
+    tiny = make_tiny_model(2, 32)
+    model = assemble(keras.Model(tiny.input, tiny.get_layer("avg_pool").output), build_head(4, 2), ["a", "b"])
+    at = _page()
+    tuned = TrainedModel(model, ("a", "b"), "efficientnet_lite0", run="1 fine-tuned", fine_tuned=True)
+    at.session_state["trained_model"] = tuned
+    at.run()
+    at.file_uploader(key="tt_model_upload").set_value([
+        ("mine.keras", keras_bytes(model, ["a", "b"]), "application/octet-stream"),
+        ("labels.txt", labels_text(["a", "b"]).encode(), "text/plain")]).run()
+    assert any("has not been downloaded" in w.value for w in at.warning)
+    at.button(key="tt_confirm_load_no").click().run()
+    assert not at.exception and at.session_state["trained_model"] is tuned
+    assert "Kept your fine-tuned model; the uploaded one was not loaded." in [s.value for s in at.success]

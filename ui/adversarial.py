@@ -18,7 +18,7 @@ from core.class_names import class_name
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from core.models.backbones import get_spec
 from ui.common import Photo, backbone_availability, cached_backbone
-from ui.i18n import current_language, t
+from ui.i18n import current_language, learner_class, t
 from ui.state import TrainedModel
 
 SIAMESE = 284
@@ -68,7 +68,7 @@ def other_available_backbones(current: str) -> list[str]:
 
 def class_label(index: int, labels: tuple[str, ...] | None) -> str:
     """A class as the learner reads it: their own class name as typed, or the ImageNet name in their language."""
-    return labels[index] if labels is not None else class_name(index, current_language())
+    return learner_class(labels[index]) if labels is not None else class_name(index, current_language())
 
 
 def target_label(target: Target, labels: tuple[str, ...] | None) -> str:

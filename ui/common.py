@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
 from core.data.datasets import bundled_samples
 from core.data.downloads import ChecksumError, NoNetworkError
@@ -21,11 +22,16 @@ from core.models.backbones import (
     list_backbones,
     load_backbone,
 )
+from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import it from here
+from ui.errors import photo_problem
+from ui.i18n import t
 from ui.uploads import limits_help, within_limits
 
 BACKBONE_KEY = "backbone"
 SAMPLES = bundled_samples()
 DOG_SAMPLE = "Leonberger dog (Oxford-IIIT Pet, CC BY-SA)"
+# The largest backbone input (260 px) is the centre 87.5% of the shorter side, so 384 px loses nothing.
+PHOTO_SHORT_SIDE = 384
 
 
 @dataclass(frozen=True, eq=False)
@@ -35,13 +41,18 @@ class Photo:
     name: str
     image: np.ndarray
     digest: str
+    original_size: tuple[int, int] | None = None  # (width, height) before ``shrink``; None: not shrunk
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
 def cached_backbone(name: str):
     """Loads a backbone once per process; every session shares it, read-only. Room for all six backbones, so
     the second-opinion table does not evict and reload the one a page is using."""
-    return load_backbone(name)
+    backbone = load_backbone(name)
+    # A backbone lives as long as the server: move its ~400k objects out of the cyclic collector's reach, so
+    # a full collection (0.2 s with one backbone, more under load, holding the GIL) does not stall everyone.
+    gc.freeze()
+    return backbone
 
 
 @st.cache_data(show_spinner=False)
@@ -53,7 +64,7 @@ def backbone_availability() -> dict[str, tuple[bool, str]]:
 def get_backbone(name: str | None = None):
     """The selected (or named) backbone, with a spinner the first time it loads."""
     name = name or selected_backbone()
-    with st.spinner(f"Loading {get_spec(name).display_name} (first time only)..."):
+    with st.spinner(t("widgets.loading_backbone", name=get_spec(name).display_name)):
         return cached_backbone(name)
 
 
@@ -68,43 +79,66 @@ def backbone_picker_ui() -> str:
     usable = [s.name for s in list_backbones() if status[s.name][0]]
     if st.session_state.get(BACKBONE_KEY) not in usable:
         st.session_state[BACKBONE_KEY] = DEFAULT_BACKBONE if DEFAULT_BACKBONE in usable else usable[0]
+    # Shown names are made now, in this run's language: AppTest calls format_func outside the script run.
+    shown = {n: t("widgets.backbone_option", name=get_spec(n).display_name, size=get_spec(n).input_size)
+             for n in usable}
     st.sidebar.selectbox(
-        "Backbone", usable, key=BACKBONE_KEY,
-        format_func=lambda n: f"{get_spec(n).display_name} ({get_spec(n).input_size} px)",
-        help="The pretrained network every page uses.",
+        t("widgets.backbone"), usable, key=BACKBONE_KEY, format_func=shown.get,
+        help=t("widgets.backbone_help"),
     )
-    with st.sidebar.expander("Which backbones work offline?"):
+    with st.sidebar.expander(t("widgets.offline_title")):
         for spec in list_backbones():
-            ok, reason = status[spec.name]
-            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {reason}")
+            ok = status[spec.name][0]
+            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {offline_words(spec, ok)}")
             if not ok and spec.family == "keras_applications":
                 _download_button(spec)
     return st.session_state[BACKBONE_KEY]
 
 
+def offline_words(spec, ok: bool) -> str:
+    """Whether a backbone works offline and, if not, how to get it, in the learner's language (core's
+    ``availability`` reason is the CLI's English)."""
+    if ok:
+        return t("widgets.offline_yes")
+    if spec.family == "keras_applications":
+        return t("widgets.offline_needs_download", command=f"python -m core download-weights {spec.name}")
+    return t("widgets.offline_needs_package", package=spec.weights_file.split(":")[0].replace("_", "-"))
+
+
 def _download_button(spec) -> None:
     """Offers the optional Keras Applications weights download, with progress and a clear offline message."""
-    if not st.button(f"Download {spec.display_name} weights", key=f"download_{spec.name}"):
+    if not st.button(t("widgets.download_weights", name=spec.display_name), key=f"download_{spec.name}"):
         return
-    bar = st.progress(0.0, text="Connecting...")
+    bar = st.progress(0.0, text=t("widgets.connecting"))
     try:
         download_keras_weights(spec.name, lambda done, total: bar.progress(
             min(done / total, 1.0) if total else 0.0, text=f"{done / 1e6:.0f} MB"))
         backbone_availability.clear()
         st.rerun()
     except (NoNetworkError, ChecksumError) as exc:
-        st.error(str(exc))
+        st.error(t("widgets.download_failed", problem=exc))
     except OSError as exc:  # the weights folder cannot be written (permissions, disk full)
         logging.getLogger(__name__).exception("weights download failed")
-        st.error(f"The weights could not be saved ({exc.strerror or exc}); check the disk space and the "
-                 f"permissions of the Keras cache folder, then try again.")
+        st.error(t("widgets.weights_not_saved", problem=exc.strerror or exc))
     finally:
         bar.empty()
 
 
 def photo_from_bytes(data: bytes, name: str) -> Photo:
-    """Decodes bytes safely into a Photo (raises ImageInputError)."""
-    return Photo(name, load_image(data, name), hashlib.sha1(data).hexdigest())
+    """Decodes bytes safely into a Photo kept at the size the networks use (raises ImageInputError)."""
+    image = load_image(data, name)
+    return Photo(name, shrink(image), hashlib.sha1(data).hexdigest(), original_size=image.shape[1::-1])
+
+
+def shrink(image: np.ndarray, short_side: int = PHOTO_SHORT_SIDE) -> np.ndarray:
+    """The photo with its shorter side at most ``short_side`` pixels: a session holds a 12-megapixel photo
+    as ~0.6 MB, not ~36 MB, and every network still sees its centre crop at full resolution."""
+    height, width = image.shape[:2]
+    scale = short_side / min(height, width)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))
 
 
 @st.cache_data(show_spinner=False)
@@ -114,9 +148,33 @@ def sample_image(label: str) -> np.ndarray:
 
 
 def sample_photo(label: str) -> Photo:
-    """A sample photo as a Photo."""
+    """A sample photo as a Photo, named in the learner's language."""
     image = sample_image(label)
-    return Photo(label.split(" (")[0], image, hashlib.sha1(image.tobytes()).hexdigest())
+    return Photo(sample_name(label), image, hashlib.sha1(image.tobytes()).hexdigest())
+
+
+def sample_name(label: str) -> str:
+    """A bundled sample's short name in the learner's language ('Chelsea the cat')."""
+    names = {
+        "Chelsea the cat": t("widgets.sample_chelsea"),
+        "Bengal cat": t("widgets.sample_bengal"),
+        "Leonberger dog": t("widgets.sample_leonberger"),
+        "Samoyed dog": t("widgets.sample_samoyed"),
+        "Coffee cup": t("widgets.sample_coffee"),
+    }
+    short = label.split(" (")[0]
+    return names.get(short, short)
+
+
+def sample_title(label: str) -> str:
+    """A sample's name with its source and licence, e.g. 'Chelsea the cat (scikit-image, CC0)'."""
+    source = label.partition(" (")[2].rstrip(")")
+    return t("widgets.sample_with_source", name=sample_name(label), source=source) if source else sample_name(label)
+
+
+def _source_names() -> dict[str, str]:
+    return {"Upload": t("widgets.source_upload"), "Camera": t("widgets.source_camera"),
+            "Sample photo": t("widgets.source_sample")}
 
 
 def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None = None) -> list[Photo]:
@@ -128,21 +186,26 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
         default_sample: sample shown when nothing is uploaded.
 
     Returns:
-        The readable photos; unreadable files are reported with ``st.error``.
+        The readable photos, each kept at most ``PHOTO_MAX_SIDE`` pixels a side; unreadable files are
+        reported with ``st.error``.
     """
-    source = st.radio("Photo source", ["Upload", "Camera", "Sample photo"], horizontal=True, key=f"{key}_source",
-                      index=2 if default_sample else 0)
+    # The option values stay English (stable ids, keyed widgets); only their shown names follow the language,
+    # made in this run (format_func gets a dict's .get: AppTest calls it outside the script run).
+    source = st.radio(t("widgets.photo_source"), ["Upload", "Camera", "Sample photo"], horizontal=True,
+                      key=f"{key}_source", index=2 if default_sample else 0, format_func=_source_names().get)
     if source == "Sample photo":
         labels = list(SAMPLES)
-        label = st.selectbox("Sample", labels, key=f"{key}_sample",
+        titles = {label: sample_title(label) for label in labels}
+        label = st.selectbox(t("widgets.sample"), labels, key=f"{key}_sample", format_func=titles.get,
                              index=labels.index(default_sample) if default_sample in labels else 0)
         return [sample_photo(label)]
     if source == "Camera":
-        shot = st.camera_input("Take a photo", key=f"{key}_camera")
+        shot = st.camera_input(t("widgets.take_photo"), key=f"{key}_camera")
         files = [shot] if shot is not None else []
     else:
-        files = st.file_uploader("Upload photos" if multiple else "Upload a photo", accept_multiple_files=multiple,
-                                 key=f"{key}_upload", type=None, help=limits_help("JPEG, PNG, GIF, WebP, BMP or TIFF."))
+        files = st.file_uploader(t("widgets.upload_photos") if multiple else t("widgets.upload_photo"),
+                                 accept_multiple_files=multiple, key=f"{key}_upload", type=None,
+                                 help=limits_help(t("widgets.photo_formats")))
         files = (files or []) if multiple else ([files] if files else [])
     return decode_uploads(files)
 
@@ -154,18 +217,5 @@ def decode_uploads(files) -> list[Photo]:
         try:
             photos.append(photo_from_bytes(file.getvalue(), file.name))
         except ImageInputError as exc:
-            st.error(str(exc), icon="🚫")
+            st.error(photo_problem(file.name, exc), icon="🚫")
     return photos
-
-
-def top_k_chart(predictions, title: str = "", height: int = 260) -> go.Figure:
-    """Horizontal Plotly bar chart of top-k predictions, most probable on top."""
-    preds = list(reversed(predictions))
-    fig = go.Figure(go.Bar(
-        x=[p.prob for p in preds], y=[p.label for p in preds], orientation="h",
-        text=[f"{p.prob:.1%}" for p in preds], textposition="auto", marker_color="#4c78a8",
-        hovertemplate="%{y}: %{x:.2%}<extra></extra>",
-    ))
-    fig.update_layout(title=title or None, height=height, margin=dict(l=10, r=10, t=30 if title else 10, b=10),
-                      xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(automargin=True))
-    return fig

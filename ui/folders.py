@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.safe_paths import FolderError, shared_folders, typed_folder
+from ui.i18n import t
 from ui.settings import lab_settings
 
 
@@ -24,22 +25,33 @@ def folder_ui(label: str, key: str, help: str = "", container=st) -> Path | None
     settings = lab_settings()
     if settings.classroom:
         return _shared_folder_ui(label, key, help, settings.data_dirs, container)
-    text = container.text_input(label, key=key, placeholder="~/Pictures/pets", help=help)
+    text = container.text_input(label, key=key, placeholder=t("folders.placeholder"), help=help)
     if not text.strip():
         return None
     try:
         return typed_folder(text)
     except FolderError as exc:
-        container.error(f"{exc}.", icon="🚫")
+        container.error(folder_problem(text.strip(), exc), icon="🚫")
         return None
+
+
+def folder_problem(text: str, exc: FolderError) -> str:
+    """Why a typed folder cannot be used, in the learner's language (core's message is the CLI's English)."""
+    message = str(exc)
+    if "system folder" in message:
+        return t("folders.system_folder", folder=text)
+    if "not a folder on this computer" in message:
+        return t("folders.not_a_folder", folder=text)
+    if "no permission" in message:
+        return t("folders.no_permission", folder=text)
+    return t("common.bad_input", problem=message)
 
 
 def _shared_folder_ui(label, key, help, roots, container) -> Path | None:
     folders = _shared(roots)
     if not folders:
-        container.info("Your teacher has not shared a folder of photos on this server; upload photos or a .zip "
-                       "instead.", icon="🏫")
+        container.info(t("folders.none_shared"), icon="🏫")
         return None
-    name = container.selectbox(label, list(folders), index=None, key=key, placeholder="Choose a shared folder",
-                               help=(help + " " if help else "") + "Folders your teacher shared with the class.")
+    name = container.selectbox(label, list(folders), index=None, key=key, placeholder=t("folders.choose"),
+                               help=t("folders.shared_help", help=help) if help else t("folders.shared_help_alone"))
     return folders[name] if name else None

@@ -2,40 +2,60 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
+from core.class_names import class_name, search_classes
 from core.data.images import to_png_bytes
 from core.jobs import STOPPED
 from core.models.backbones import get_spec
-from core.models.imagenet import CAT_CLASSES, class_name, search_classes
-from core.visualise.opinions import judge_model, second_opinion, target_label
+from core.models.imagenet import CAT_CLASSES, class_names
+from core.visualise.opinions import judge_model, second_opinion
 from core.visualise.optimise import IdealConfig, Visualiser, mode_config
+from ui.charts import losses_chart, probability_chart
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
-from ui.jobs import INLINE, job_of, job_ui, start_job, take_finished
+from ui.i18n import current_language, learner_class, t
+from ui.jobs import INLINE, job_of, job_ui, light_work, start_job, take_finished
 from ui.settings import lab_settings
+from ui.state import ideal_page, trained
 
-PRESETS = {"Siamese cat": (284,), "tabby cat": (281,), "all cats": CAT_CLASSES, "zebra": (340,)}
-SEARCH = "Search ImageNet…"
-MODES = {"Recognisable": ("recognisable",), "Naive (the original lesson)": ("naive",),
-         "Both, side by side": ("naive", "recognisable")}
-GALLERY, TRAINED, SHOWN, JOB_SLOT = "ideal_gallery", "trained_model", "ideal_shown", "ideal"
+# Widget option ids stay the same in every language (keyed widgets keep their value); only shown names change.
+PRESETS = {"siamese": (284,), "tabby": (281,), "all_cats": CAT_CLASSES, "zebra": (340,)}
+SEARCH = "search"
+MODES = {"recognisable": ("recognisable",), "naive": ("naive",), "both": ("naive", "recognisable")}
+JOB_SLOT = "ideal"
 
 
 @dataclass(frozen=True)
 class Target:
-    """What to optimise for: ImageNet classes of a backbone, or classes of the learner's head."""
+    """What to optimise for: ImageNet classes of a backbone, or one class of the learner's head (``own``:
+    its name as the learner typed it)."""
 
-    label: str
     classes: tuple[int, ...]
-    trained: bool = False
+    own: str | None = None
+
+    @property
+    def trained(self) -> bool:
+        return self.own is not None
+
+    @property
+    def label(self) -> str:
+        """The target's name in the learner's language, e.g. '暹罗猫' or 'all cats'."""
+        if self.own is not None:
+            return self.own
+        lang = current_language()
+        if tuple(sorted(self.classes)) == CAT_CLASSES:
+            return t("ideal.all_cats")
+        if len(self.classes) == 1:
+            return class_name(self.classes[0], lang)
+        return t("ideal.several", count=len(self.classes), names=" + ".join(class_name(c, lang) for c in self.classes))
 
 
 @dataclass(eq=False)
@@ -72,63 +92,51 @@ def step_cap() -> int:
 
 
 def target_picker() -> Target | None:
-    """Presets, the learner's own classes, or a search over the ImageNet class names."""
-    trained = st.session_state.get(TRAINED)
-    own = {f"your class: {name}": i for i, name in enumerate(trained["classes"])} if trained else {}
-    options = list(PRESETS) + list(own) + [SEARCH]
-    choice = st.pills("Target", options, default="Siamese cat", key="ideal_preset", required=True)
+    """Presets, the learner's own classes, or a search over the ImageNet class names (Chinese or English)."""
+    learner = trained()
+    own = {f"own:{i}": learner_class(name) for i, name in enumerate(learner.classes)} if learner else {}
+    lang = current_language()
+
+    # shown names made now, in this run's language (AppTest calls format_func outside the script run)
+    shown = {**{option: Target(classes).label for option, classes in PRESETS.items()},
+             **{option: t("ideal.your_class", name=name) for option, name in own.items()},
+             SEARCH: t("ideal.search_option")}
+    choice = st.pills(t("ideal.target"), list(shown), default="siamese", key="ideal_preset",
+                      required=True, format_func=shown.get)
     if choice in PRESETS:
-        return Target(choice, tuple(PRESETS[choice]))
+        return Target(tuple(PRESETS[choice]))
     if choice in own:
-        return Target(choice.split(": ", 1)[1], (own[choice],), trained=True)
-    query = st.text_input("Search ImageNet class names", "goldfish", key="ideal_query")
-    hits = search_classes(query or "", limit=30)
+        return Target((int(choice.split(":")[1]),), own=own[choice])
+    query = st.text_input(t("ideal.search_label"), t("ideal.search_default"), key="ideal_query")
+    hits = search_classes(query or "", lang)[:30]
     if not hits:
-        st.warning(f"No ImageNet class matches {query!r}; try another word, e.g. 'fox' or 'guitar'.")
+        st.warning(t("ideal.no_match", query=query))
         return None
     # The key follows the query, so a new search starts from its best match instead of an empty pick.
-    picked = st.multiselect("Classes (several are averaged)", [i for i, _ in hits], default=[hits[0][0]],
-                            format_func=lambda i: f"{class_name(i)} ({i})", max_selections=5, key=f"ideal_hits_{query}")
-    return Target(target_label(picked), tuple(picked)) if picked else None
+    picked = st.multiselect(t("ideal.classes_label"), hits, default=[hits[0]], max_selections=5,
+                            format_func=lambda i: f"{class_name(i, lang)} ({i})", key=f"ideal_hits_{query}")
+    return Target(tuple(picked)) if picked else None
 
 
 def settings_ui(target: Target, input_size: int) -> tuple[tuple[str, ...], dict]:
     """Mode, steps, size, seed and regulariser weights."""
-    modes = MODES[st.radio("Mode", list(MODES), horizontal=True, key="ideal_mode",
-                           help="Recognisable: Fourier image, random jitter/scale/rotation, logit. "
-                                "Naive: raw pixels from noise, cross-entropy + total variation.")]
+    names = {"recognisable": t("ideal.mode_recognisable"), "naive": t("ideal.mode_naive"),
+             "both": t("ideal.mode_both")}
+    modes = MODES[st.radio(t("ideal.mode"), list(MODES), horizontal=True, key="ideal_mode", format_func=names.get,
+                           help=t("ideal.mode_help"))]
     left, mid, right = st.columns(3)
-    steps = left.slider("Steps", 16, 1024, 256, step=16, key="ideal_steps")
+    steps = left.slider(t("ideal.steps"), 16, 1024, 256, step=16, key="ideal_steps")
     sizes = sorted({160, 192, 224, 256, 320, input_size})
-    size = mid.select_slider("Image size (px)", sizes, value=input_size, key="ideal_size")
-    seed = right.number_input("Seed", 0, 99999, 0, key="ideal_seed")
-    with st.expander("Regularisers (penalties on the image, charted by name)"):
+    size = mid.select_slider(t("ideal.size"), sizes, value=input_size, key="ideal_size")
+    seed = right.number_input(t("ideal.seed"), 0, 99999, 0, key="ideal_seed")
+    with st.expander(t("ideal.regularisers")):
         cols = st.columns(3)
         weights = dict(
-            total_variation=cols[0].slider("Total variation", 0.0, 20.0, 0.0, 0.5, key="ideal_tv",
-                                           help="Penalises speckle. The naive mode always adds at least 1."),
-            blur=cols[1].slider("Blur", 0.0, 200.0, 0.0, 10.0, key="ideal_blur"),
-            l2=cols[2].slider("L2 (towards grey)", 0.0, 100.0, 0.0, 5.0, key="ideal_l2"))
+            total_variation=cols[0].slider(t("ideal.total_variation"), 0.0, 20.0, 0.0, 0.5, key="ideal_tv",
+                                           help=t("ideal.total_variation_help")),
+            blur=cols[1].slider(t("ideal.blur"), 0.0, 200.0, 0.0, 10.0, key="ideal_blur"),
+            l2=cols[2].slider(t("ideal.l2"), 0.0, 100.0, 0.0, 5.0, key="ideal_l2"))
     return modes, dict(classes=target.classes, steps=steps, size=size, seed=int(seed), step_cap=step_cap(), **weights)
-
-
-def probability_chart(curve, title: str) -> go.Figure:
-    """Target probability against step."""
-    fig = go.Figure(go.Scatter(x=[s for s, _ in curve], y=[p for _, p in curve], mode="lines",
-                               line=dict(color="#e45756", width=3), hovertemplate="step %{x}: %{y:.1%}<extra></extra>"))
-    fig.update_layout(title=title, height=220, margin=dict(l=10, r=10, t=30, b=10),
-                      yaxis=dict(range=[0, 1.02], tickformat=".0%"), xaxis=dict(title="step"))
-    return fig
-
-
-def losses_chart(losses) -> go.Figure:
-    """Each loss term (weighted) against step."""
-    fig = go.Figure()
-    for name in ("objective", "total_variation", "blur", "l2"):
-        if any(row[name] for row in losses):
-            fig.add_trace(go.Scatter(x=[r["step"] for r in losses], y=[r[name] for r in losses], name=name))
-    fig.update_layout(height=220, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(title="step"))
-    return fig
 
 
 def ideal_steps(configs, target: Target, backbone_name: str, visualiser: Visualiser):
@@ -138,7 +146,7 @@ def ideal_steps(configs, target: Target, backbone_name: str, visualiser: Visuali
         for index, config in enumerate(configs):
             key = None if target.trained else (backbone_name, config)
             if key and key in cache:
-                results.append(cache[key])
+                results.append(reused(cache[key], target))
                 yield {"results": results, "done": (index + 1) / len(configs)}
                 continue
             result = Result(target, config, backbone_name, np.full((config.size, config.size, 3), 128, np.uint8))
@@ -154,10 +162,20 @@ def ideal_steps(configs, target: Target, backbone_name: str, visualiser: Visuali
     return steps
 
 
+def reused(cached: Result, target: Target) -> Result:
+    """This session's own copy of a shared cached result: its Stop flag and second opinion stay its own."""
+    return replace(cached, target=target, curve=list(cached.curve), losses=list(cached.losses), opinions=None,
+                   stopped=False)
+
+
 def remember(cache: OrderedDict, key, result: Result) -> None:
-    cache[key] = result
+    cache[key] = reused(result, result.target)
     while len(cache) > 64:
         cache.popitem(last=False)
+
+
+def mode_name(mode: str) -> str:
+    return t("ideal.recognisable") if mode == "recognisable" else t("ideal.naive")
 
 
 def live_ui(job) -> None:
@@ -165,10 +183,11 @@ def live_ui(job) -> None:
     result = job.last["results"][-1]
     if not result.curve:
         return
-    caption = f"{result.config.mode} · {result.target.label} · step {result.curve[-1][0]}/{result.config.total_steps}"
+    caption = t("ideal.live_caption", mode=mode_name(result.config.mode), target=result.target.label,
+                step=result.curve[-1][0], steps=result.config.total_steps)
     left, right = st.columns(2)
     left.image(result.image, caption=caption, width="stretch")
-    right.plotly_chart(probability_chart(result.curve, "target probability (during the run)"))
+    right.plotly_chart(probability_chart(result.curve, t("ideal.curve_title")))
 
 
 def add_opinions(result: Result) -> None:
@@ -176,45 +195,63 @@ def add_opinions(result: Result) -> None:
     if result.opinions is not None:
         return
     names = [n for n, (ok, _) in backbone_availability().items() if ok]
-    with st.spinner("Asking the other networks for a second opinion…"):
-        backbones = [get_backbone(n) for n in names]
+    backbones = [get_backbone(n) for n in names]
+    with st.spinner(t("ideal.asking_others")), light_work():
         result.opinions = [o.as_dict() for o in second_opinion(
             result.image, () if result.target.trained else result.target.classes, backbones, made_on=result.made_on)]
         if result.target.trained:
-            trained = st.session_state[TRAINED]
-            prob = judge_model(trained["model"], result.image, result.target.classes)
-            result.opinions.insert(0, {"backbone": "your classifier", "target_prob": prob, "top_label": "",
+            prob = judge_model(trained().model, result.image, result.target.classes)
+            result.opinions.insert(0, {"backbone": None, "target_prob": prob, "top_label": "",
                                        "top_prob": None, "made_on": True})
 
 
 def show_result(result: Result, key: str) -> None:
     """The image, its download, the probability curve and the second-opinion table."""
-    title = f"{'Recognisable' if result.config.mode == 'recognisable' else 'Naive'}: {result.target.label}"
-    stopped = f" (stopped at step {result.curve[-1][0]})" if result.stopped and result.curve else ""
-    st.subheader(title + stopped)
-    st.image(result.image, width="stretch",
-             caption=f"{result.config.size} px · seed {result.config.seed} · {result.seconds:.1f} s")
-    st.download_button("Download PNG", to_png_bytes(result.image), file_name=f"ideal_{key}.png",
+    title = t("ideal.result_title", mode=mode_name(result.config.mode), target=result.target.label)
+    if result.stopped and result.curve:
+        title = t("ideal.result_title_stopped", mode=mode_name(result.config.mode), target=result.target.label,
+                  step=result.curve[-1][0])
+    st.subheader(title)
+    st.image(result.image, width="stretch", caption=t("ideal.result_caption", size=result.config.size,
+                                                      seed=result.config.seed, seconds=result.seconds))
+    st.download_button(t("ideal.download_png"), to_png_bytes(result.image), file_name=f"ideal_{key}.png",
                        mime="image/png", key=f"dl_{key}", icon="⬇️", on_click="ignore")
     if result.curve:
-        st.plotly_chart(probability_chart(result.curve, "target probability (during the run)"), key=f"curve_{key}")
-        with st.expander("Loss terms"):
+        st.plotly_chart(probability_chart(result.curve, t("ideal.curve_title")), key=f"curve_{key}")
+        with st.expander(t("ideal.loss_terms")):
             st.plotly_chart(losses_chart(result.losses), key=f"losses_{key}")
     add_opinions(result)
-    st.markdown("**Second opinion**: what each network sees in the saved PNG")
+    st.markdown(t("ideal.second_opinion"))
     st.table(opinion_table(result), hide_index=True)
 
 
 def opinion_table(result: Result) -> pd.DataFrame:
     """Second-opinion rows for display (no ImageNet probability for the learner's own classes)."""
-    rows = []
+    lang, rows = current_language(), []
     for o in result.opinions:
         own = o["top_prob"] is None
-        rows.append({"network": o["backbone"] + (" (made on)" if o["made_on"] else ""),
-                     f"P({result.target.label})": f"{o['target_prob']:.1%}" if own or not result.target.trained
-                     else "—",
-                     "sees (top class)": "" if own else f"{o['top_label']} ({o['top_prob']:.0%})"})
+        network = o["backbone"] or t("ideal.your_classifier")
+        rows.append({t("ideal.col_network"): t("ideal.made_on", network=network) if o["made_on"] else network,
+                     t("ideal.col_target", target=result.target.label):
+                         f"{o['target_prob']:.1%}" if own or not result.target.trained else "—",
+                     t("ideal.col_sees"): "" if own else f"{shown_class(o['top_label'], lang)} ({o['top_prob']:.0%})"})
     return pd.DataFrame(rows)
+
+
+def shown_class(english: str, lang: str) -> str:
+    """An ImageNet class named by core's English label, in the learner's language.
+
+    core's ``Opinion`` carries the label, not the index; the first class of that name is taken (the few
+    duplicated English names, e.g. 'crane', are the same word in the table either way).
+    """
+    index = _index_of_name().get(english)
+    return english if index is None else class_name(index, lang)
+
+
+@functools.lru_cache(maxsize=1)
+def _index_of_name() -> dict[str, int]:
+    names = class_names()
+    return {name: i for i, name in reversed(list(enumerate(names)))}
 
 
 def finish_job() -> None:
@@ -225,26 +262,27 @@ def finish_job() -> None:
     results = [r for r in job.last["results"] if r.curve]
     if job.state == STOPPED and results:
         results[-1].stopped = True
-    st.session_state.setdefault(GALLERY, []).extend(results)
-    st.session_state[SHOWN] = results
+    page = ideal_page()
+    page.gallery.extend(results)
+    page.shown = results
 
 
 def gallery_ui() -> None:
     """Thumbnails of this session's results, newest first."""
-    gallery = st.session_state.get(GALLERY, [])
+    gallery = ideal_page().gallery
     if not gallery:
         return
-    st.header("This session's gallery")
+    st.header(t("ideal.gallery"))
     cols = st.columns(6)
     for i, result in enumerate(reversed(gallery[-12:])):
-        stopped = " (stopped)" if result.stopped else ""
-        cols[i % 6].image(result.image, width="stretch",
-                          caption=f"{result.config.mode} · {result.target.label}{stopped} · {made_on_name(result)}")
+        params = dict(mode=mode_name(result.config.mode), target=result.target.label, network=made_on_name(result))
+        caption = t("ideal.thumb_stopped", **params) if result.stopped else t("ideal.thumb", **params)
+        cols[i % 6].image(result.image, width="stretch", caption=caption)
 
 
 def made_on_name(result: Result) -> str:
     """Display name of the network a result was made on."""
-    return "your classifier" if result.target.trained else get_spec(result.made_on).display_name
+    return t("ideal.your_classifier") if result.target.trained else get_spec(result.made_on).display_name
 
 
 def visualiser_for(target: Target, backbone_name: str) -> Visualiser:
@@ -252,39 +290,38 @@ def visualiser_for(target: Target, backbone_name: str) -> Visualiser:
     if not target.trained:
         get_backbone(backbone_name)  # spinner on the first load
         return cached_visualiser(backbone_name)
-    trained = st.session_state[TRAINED]
-    if st.session_state.get("ideal_trained_vis", (None,))[0] is not trained["model"]:
-        vis = Visualiser(trained["model"], outputs="probabilities", name="your classifier")
-        st.session_state["ideal_trained_vis"] = (trained["model"], vis)
-    return st.session_state["ideal_trained_vis"][1]
+    learner = trained()  # its visualiser lives and dies with the model (TrainedModel.caches)
+    return learner.cached("ideal_visualiser",
+                          lambda: Visualiser(learner.model, outputs="probabilities", name="your classifier"))
 
 
 def generate_ui(target: Target) -> None:
     """Settings, Generate, and the job's place or live progress."""
-    backbone_name = st.session_state[TRAINED]["backbone"] if target.trained else selected_backbone()
+    backbone_name = trained().backbone if target.trained else selected_backbone()
     modes, settings = settings_ui(target, get_spec(backbone_name).input_size)
     if settings["step_cap"]:
-        st.caption(f"Steps are capped at {settings['step_cap']} on this server ($TRANSFER_LAB_STEP_CAP).")
-    start = st.button("Generate", type="primary", key="ideal_go", icon="✨")
+        st.caption(t("ideal.step_cap", cap=settings["step_cap"]))
+    start = st.button(t("ideal.generate"), type="primary", key="ideal_go", icon="✨")
     try:
         configs = [mode_config(mode, **settings) for mode in modes]
     except ValueError as exc:
-        st.error(str(exc))
+        st.error(t("common.bad_input", problem=exc))
         configs = []
     if start and configs:
         steps = ideal_steps(configs, target, backbone_name, visualiser_for(target, backbone_name))
-        if start_job(JOB_SLOT, "ideal", f"Ideal image ({target.label})", steps, progress=lambda r: r["done"],
-                     keep_records=False) and os.environ.get(INLINE) == "1":
+        if start_job(JOB_SLOT, "ideal", t("ideal.job_label", target=target.label), steps,
+                     progress=lambda r: r["done"], keep_records=False) and os.environ.get(INLINE) == "1":
             finish_job()
     job_ui(JOB_SLOT, live_ui)
 
 
 def results_ui() -> None:
     """The latest results side by side, or a hint when there are none and nothing runs."""
-    shown = st.session_state.get(SHOWN, [])
+    page = ideal_page()
+    shown = page.shown
     if shown:
         for i, (col, result) in enumerate(zip(st.columns(len(shown)), shown)):
             with col:
-                show_result(result, f"{len(st.session_state.get(GALLERY, []))}_{i}")
+                show_result(result, f"{len(page.gallery)}_{i}")
     elif job_of(JOB_SLOT) is None:
-        st.info("Pick a target and press **Generate**. A 256-step run takes about 15 seconds on a laptop.")
+        st.info(t("ideal.hint"))

@@ -7,6 +7,7 @@ half second and reruns the whole page once when it ends, so the page can pick up
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,12 +15,14 @@ from typing import Any
 import streamlit as st
 
 from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler
+from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
 
 JOBS = "jobs"  # session key: {page slot: Job}
 INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
 POLL_SECONDS = 0.5
+CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
 @st.cache_resource(show_spinner=False)
@@ -32,13 +35,40 @@ def the_scheduler() -> Scheduler:
     return scheduler(lab_settings().heavy_slots, os.environ.get(INLINE) == "1")
 
 
+@functools.lru_cache(maxsize=1)
+def share_the_cores(classroom: bool, cores: int | None = None) -> int | None:
+    """In classroom mode TensorFlow's ops get one core fewer than the machine has (process-wide, set once
+    before the first op), so the server's own threads (pages, websockets, static files) and a learner's
+    light request always find a core free while a heavy job computes. Returns the thread count set, None
+    when left to TensorFlow (personal mode, or TensorFlow already running)."""
+    if not classroom:
+        return None
+    import tensorflow as tf
+
+    threads = max(1, (cores or os.cpu_count() or 1) - 1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+    except RuntimeError:  # TensorFlow already ran an op in this process (e.g. a test): keep its pool
+        return None
+    return threads
+
+
+def light_work():
+    """``with light_work():`` around one photo's classification, feature maps or Grad-CAM: it runs now, never
+    queued, and heavy jobs hold still between their steps until it is done (core.jobs.LightLane)."""
+    return the_scheduler().lane.light()
+
+
 def place_words(ahead: int, seconds: float | None) -> str:
-    """'2 jobs ahead of you, about 30 s' — what a waiting learner reads."""
-    jobs = "1 job" if ahead == 1 else f"{ahead} jobs"
+    """'2 jobs ahead of you, about 30 s' (前面还有 2 个任务，约 30 秒): what a waiting learner reads."""
     if seconds is None:
-        return f"{jobs} ahead of you (no estimate yet)"
-    about = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
-    return f"{jobs} ahead of you, about {about}"
+        return t("jobs.ahead_no_estimate", count=ahead) if ahead != 1 else t("jobs.ahead_one_no_estimate")
+    if seconds < 90:
+        return t("jobs.ahead_seconds", count=ahead, seconds=seconds) if ahead != 1 else t(
+            "jobs.ahead_one_seconds", seconds=seconds)
+    minutes = seconds / 60
+    return t("jobs.ahead_minutes", count=ahead, minutes=minutes) if ahead != 1 else t(
+        "jobs.ahead_one_minutes", minutes=minutes)
 
 
 def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any]],
@@ -47,7 +77,9 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
     try:
         job = the_scheduler().submit(session_id(), kind, label, steps, progress, keep_records)
     except Busy as busy:
-        st.warning(f"One job at a time: {busy}.", icon="⏳")
+        running = the_scheduler().active(session_id())
+        st.warning(t("jobs.one_at_a_time", label=running.label) if running else t("common.bad_input", problem=busy),
+                   icon="⏳")
         return None
     st.session_state.setdefault(JOBS, {})[slot] = job
     return job
@@ -64,9 +96,9 @@ def take_finished(slot: str) -> Job | None:
         return None
     del st.session_state[JOBS][slot]
     if job.state == FAILED:
-        st.error(f"{job.label} failed: {job.error}")
+        st.error(t("jobs.failed", label=job.label, error=job.error))
     elif job.state == CANCELLED:
-        st.info(f"{job.label} was cancelled before it started.")
+        st.info(t("jobs.cancelled", label=job.label))
     return job
 
 
@@ -75,7 +107,8 @@ def job_ui(slot: str, render: Callable[[Job], None] | None = None) -> None:
     job = job_of(slot)
     if job is None or job.finished:
         return
-    st.fragment(run_every=POLL_SECONDS)(_job_status)(slot, render)
+    every = CLASSROOM_POLL_SECONDS if lab_settings().classroom else POLL_SECONDS
+    st.fragment(run_every=every)(_job_status)(slot, render)
 
 
 def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
@@ -84,22 +117,28 @@ def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
         st.rerun(scope="app")  # the page takes the result
     if job.state == WAITING:
         sched = the_scheduler()
-        st.info(f"⏳ **{job.label}** is waiting: {place_words(sched.ahead(job), sched.estimate_wait(job))}.")
-        if st.button("Cancel", key=f"{slot}_cancel", icon="✖️"):
+        st.info(t("jobs.waiting", label=job.label, place=place_words(sched.ahead(job), sched.estimate_wait(job))))
+        if st.button(t("jobs.cancel"), key=f"{slot}_cancel", icon="✖️"):
             job.stop()
             sched.cancel_waiting()
             st.rerun(scope="app")
     elif job.state == RUNNING:
-        fraction = job.fraction()
-        st.progress(fraction or 0.0, text=f"**{job.label}** is running" +
-                    (f": {fraction:.0%}" if fraction is not None else "") +
-                    (" (stopping after this step…)" if job.stop_requested else ""))
-        if st.button("Stop", key=f"{slot}_stop", icon="⏹️", help="Stops after the current step and keeps "
-                     "what was reached."):
+        st.progress(job.fraction() or 0.0, text=running_words(job))
+        if st.button(t("jobs.stop"), key=f"{slot}_stop", icon="⏹️", help=t("jobs.stop_help")):
             job.stop()
         if render is not None and job.last is not None:
             render(job)
 
 
+def running_words(job: Job) -> str:
+    """'Ideal image (tabby cat) is running: 40%', or '... stopping after this step'."""
+    fraction = job.fraction()
+    if job.stop_requested:
+        return t("jobs.stopping", label=job.label)
+    if fraction is None:
+        return t("jobs.running", label=job.label)
+    return t("jobs.running_fraction", label=job.label, fraction=fraction)
+
+
 def stopped_note(job: Job) -> str:
-    return " (stopped)" if job.state == STOPPED else ""
+    return t("jobs.stopped_note") if job.state == STOPPED else ""

@@ -12,65 +12,99 @@ from dataclasses import dataclass
 
 import streamlit as st
 
+from ui.i18n import current_language, t, translate
+from ui.state import IDEAL
+
 VISITED_KEY = "lab_visited"
 
 
 @dataclass(frozen=True)
 class Step:
-    """One page of the lab: its name in ``app_pages``, title, icon and what it teaches."""
+    """One page of the lab: its name in ``app_pages`` and its icon (title and lesson: ``titles()``, ``teaches()``)."""
 
     page: str
-    title: str
     icon: str
-    teaches: str
 
     @property
     def path(self) -> str:
         return f"app_pages/{self.page}.py"
 
 
-HOME = Step("home", "Home", "🏠", "try the network on a photo")
-STEPS = (
-    Step("feature_maps", "Feature maps", "🔍", "what each stage of the network extracts from a photo"),
-    Step("transfer_training", "Transfer training", "🎓", "train a small classifier on top of the frozen network"),
-    Step("ideal_cat", "Ideal cat", "🐱", 'the image the network finds most "cat"'),
-    Step("adversarial_dog", "Adversarial dog", "🐶", "an invisible change that turns a dog into a cat"),
-)
+HOME = Step("home", "🏠")
+STEPS = (Step("feature_maps", "🔍"), Step("transfer_training", "🎓"), Step("ideal_cat", "🐱"),
+         Step("adversarial_dog", "🐶"))
 
 
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
+def titles() -> dict[str, str]:
+    """Each step's title in the learner's language (the sidebar's page titles)."""
+    return {"home": t("app.page.home"), "feature_maps": t("app.page.feature_maps"),
+            "transfer_training": t("app.page.transfer_training"), "ideal_cat": t("app.page.ideal_cat"),
+            "adversarial_dog": t("app.page.adversarial_dog")}
 
 
-def done_so_far(state: Mapping) -> dict[str, str]:
-    """What this session has done on each step, in words ('' where nothing yet).
+def teaches() -> dict[str, str]:
+    """What each step teaches, in the learner's language."""
+    return {"home": t("path.teaches_home"), "feature_maps": t("path.teaches_feature_maps"),
+            "transfer_training": t("path.teaches_transfer_training"), "ideal_cat": t("path.teaches_ideal_cat"),
+            "adversarial_dog": t("path.teaches_adversarial_dog")}
+
+
+def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
+    """What this session has done on each step, in words of ``lang`` ('' where nothing yet).
 
     Args:
         state: ``st.session_state`` or any mapping with the same keys.
+        lang: the learner's language.
 
     Returns:
         Step page name -> a short description of what was done.
     """
-    runs = state.get("tt_runs") or []
-    best = max((run["evaluation"].accuracy for run in runs), default=0.0)
-    gallery = state.get("ideal_gallery") or []
-    attack = state.get("adv_result")
+    accuracies, gallery, attack = _run_accuracies(state), _gallery(state), _attack(state)
+    runs, best = accuracies, max(accuracies, default=0.0)
+    if not runs:
+        trained = ""
+    elif len(runs) == 1:
+        trained = translate("path.done_one_run", lang, accuracy=best)
+    else:
+        trained = translate("path.done_runs", lang, count=len(runs), accuracy=best)
     return {
-        "feature_maps": "seen" if "feature_maps" in (state.get(VISITED_KEY) or ()) else "",
-        "transfer_training": f"{_plural(len(runs), 'run')}, best validation accuracy {best:.0%}" if runs else "",
-        "ideal_cat": f"{_plural(len(gallery), 'image')} made" if gallery else "",
-        "adversarial_dog": (f"attacked {attack['photo']} (epsilon {attack['config'].eps})" if attack else ""),
+        "feature_maps": translate("path.done_seen", lang) if "feature_maps" in (state.get(VISITED_KEY) or ()) else "",
+        "transfer_training": trained,
+        "ideal_cat": "" if not gallery else (translate("path.done_one_image", lang) if len(gallery) == 1
+                                              else translate("path.done_images", lang, count=len(gallery))),
+        "adversarial_dog": translate("path.done_attack", lang, photo=attack[0], eps=attack[1]) if attack else "",
     }
+
+
+# Each page's state, read through ui/state.py's keys; the older raw keys are still read while branches merge.
+def _run_accuracies(state: Mapping) -> list[float]:
+    page = state.get("transfer_page")
+    if page is not None:
+        return [run.accuracy for run in page.runs]
+    return [run["evaluation"].accuracy for run in state.get("tt_runs") or []]
+
+
+def _gallery(state: Mapping) -> list:
+    page = state.get(IDEAL)
+    return page.gallery if page is not None else []
+
+
+def _attack(state: Mapping) -> tuple[str, float] | None:
+    page = state.get("adversarial")
+    if page is not None and getattr(page, "result", None) is not None:
+        return page.result.photo, page.result.config.eps
+    legacy = state.get("adv_result")
+    return (legacy["photo"], legacy["config"].eps) if legacy else None
 
 
 def lab_path_ui() -> None:
     """Home's map of the lab: each step as a link, with what this session has done there."""
-    done = done_so_far(st.session_state)
-    st.subheader("The path through the lab")
+    done, names, what = done_so_far(st.session_state, current_language()), titles(), teaches()
+    st.subheader(t("path.title"))
     for number, step in enumerate(STEPS, start=1):
         left, right = st.columns([2, 3], vertical_alignment="center")
-        left.page_link(step.path, label=f"{number}. {step.title}", icon=step.icon)
-        right.markdown(f"✅ {done[step.page]}" if done[step.page] else f"*{step.teaches}*")
+        left.page_link(step.path, label=f"{number}. {names[step.page]}", icon=step.icon)
+        right.markdown(f"✅ {done[step.page]}" if done[step.page] else f"*{what[step.page]}*")
 
 
 def next_step_ui(page: str) -> None:
@@ -83,6 +117,7 @@ def next_step_ui(page: str) -> None:
     st.divider()
     if position < len(STEPS):
         step = STEPS[position]
-        st.page_link(step.path, label=f"Next: {step.title}, {step.teaches}", icon="👉")
+        st.page_link(step.path, label=t("path.next", title=titles()[step.page], teaches=teaches()[step.page]),
+                     icon="👉")
     else:
-        st.page_link(HOME.path, label="Back to Home: see the whole path and what you have done", icon="🏠")
+        st.page_link(HOME.path, label=t("path.back_home"), icon="🏠")

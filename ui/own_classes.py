@@ -15,26 +15,35 @@ from core.data.datasets import Dataset, Sample, local_datasets
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.folders import folder_ui
+from ui.i18n import LANGUAGES, learner_class, t, translate
+from ui.state import transfer_page
+from ui.transfer_results import language_key, task_label
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
 from ui.uploads import limits_help
 
-CLASSES_KEY = "oc_classes"
 RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
 MIN_PER_CLASS = 4
 UNBALANCED_RATIO = 3.0
 PICK_LIMIT = 100
-PICK_SOURCES = {"bundled": "Bundled pets", "folder": "A folder",
-                "oxford-pets": "Oxford-IIIT Pet", "cats-vs-dogs": "Microsoft Cats vs Dogs"}
 PICK_TASKS = {"bundled": ["breeds", "species"], "folder": ["breeds", "species", "folders"],
               "oxford-pets": ["breeds", "species"], "cats-vs-dogs": ["species"]}
 
 
 def _classes() -> list[dict]:
-    """The session's classes: ``{"id", "name", "shots": [Photo]}``; two empty ones to start."""
-    if CLASSES_KEY not in st.session_state:
-        st.session_state[CLASSES_KEY] = [{"id": 0, "name": "class A", "shots": []},
-                                         {"id": 1, "name": "class B", "shots": []}]
-    return st.session_state[CLASSES_KEY]
+    """The session's classes: ``{"id", "name", "shots": [Photo]}``; two empty ones to start.
+
+    They live in the page's state, not in widget keys, so the photos survive a visit to another page.
+    """
+    page = transfer_page()
+    if not page.own_classes:
+        page.own_classes = [{"id": 0, "name": t("own_classes.default_name", letter="A"), "shots": []},
+                            {"id": 1, "name": t("own_classes.default_name", letter="B"), "shots": []}]
+    return page.own_classes
+
+
+def _source_label(source: str) -> str:
+    return {"bundled": t("own_classes.source_bundled"), "folder": t("own_classes.source_folder"),
+            "oxford-pets": t("own_classes.source_oxford"), "cats-vs-dogs": t("own_classes.source_cats_dogs")}[source]
 
 
 def own_classes_ui() -> Dataset | None:
@@ -45,11 +54,12 @@ def own_classes_ui() -> Dataset | None:
     for cls in classes:
         with st.container(border=True):
             filled.append((cls, _class_editor(cls, removable=len(classes) > 2)))
-    if st.button("➕ Add a class", key="oc_add"):
+    if st.button(t("own_classes.add_class"), key="oc_add"):
         next_id = max(c["id"] for c in classes) + 1
-        classes.append({"id": next_id, "name": f"class {chr(65 + next_id % 26)}", "shots": []})
+        classes.append({"id": next_id, "name": t("own_classes.default_name", letter=chr(65 + next_id % 26)),
+                        "shots": []})
         st.rerun()
-    with st.expander("📚 Pick photos from a dataset"):
+    with st.expander(t("own_classes.pick_heading")):
         dataset_picker_ui(classes, [len(photos) for _, photos in filled])
     return _dataset_or_none(filled)
 
@@ -75,28 +85,30 @@ def dataset_picker_ui(classes: list[dict], have: list[int]) -> None:
         return
     counts = dataset.counts()
     left, right = st.columns(2)
-    label = left.selectbox("Class in the dataset", range(len(dataset.classes)), key="oc_pick_class",
-                           format_func=lambda i: f"{dataset.classes[i]} ({counts[dataset.classes[i]]} photos)")
+    label = left.selectbox(t("own_classes.pick_class"), range(len(dataset.classes)), key=language_key("oc_pick_class"),
+                           format_func=[t("own_classes.class_count", name=learner_class(name), count=counts[name])
+                                        for name in dataset.classes].__getitem__)
     with right:
         cls = _target_ui(classes, have)
     samples = {s.name: s for s in dataset.samples if s.label == label}
-    chosen = st.multiselect(f"Photos (up to {PICK_LIMIT})", list(samples), default=list(samples)[:8],
+    chosen = st.multiselect(t("own_classes.pick_photos", limit=PICK_LIMIT), list(samples), default=list(samples)[:8],
                             max_selections=PICK_LIMIT, key=f"oc_pick_photos_{dataset.name}_{label}")
     _previews([samples[name] for name in chosen[:16]])
-    if chosen and st.button(f"Add {len(chosen)} photos to {cls['name'] or '(unnamed)'}", key="oc_pick_add",
+    target = cls["name"] or t("own_classes.unnamed")
+    if chosen and st.button(t("own_classes.add_photos", count=len(chosen), name=target), key="oc_pick_add",
                             type="primary"):
         _add_picked(cls, [samples[name] for name in chosen], dataset.classes[label])
 
 
 def _target_ui(classes: list[dict], have: list[int]) -> dict:
     """Which of the learner's classes gets the photos: at first the first one still short of photos."""
-    names = {c["id"]: c["name"] or "(unnamed)" for c in classes}
+    names = {c["id"]: c["name"] or t("own_classes.unnamed") for c in classes}
     short = [k for k, count in enumerate(have) if count < MIN_PER_CLASS]
     # Keyed by the names and the first class short of photos, so a renamed class, or a class that got its
     # photos (uploaded, or picked here), starts a new list at the next class needing photos (a kept key
     # would silently show another class than the one selected, or one already full).
     first_short = short[0] if short else len(names) - 1
-    target = st.selectbox("Add them to", list(names), index=first_short, format_func=names.get,
+    target = st.selectbox(t("own_classes.add_to"), list(names), index=first_short, format_func=names.get,
                           key=f"oc_pick_target_{'|'.join(names.values())}_{first_short}")
     return next(c for c in classes if c["id"] == target)
 
@@ -104,35 +116,37 @@ def _target_ui(classes: list[dict], have: list[int]) -> dict:
 def _add_picked(cls: dict, samples: list[Sample], breed: str) -> None:
     """Adds the picked photos, names a still-unnamed class after the dataset's class, and says what happened."""
     added = _add_samples(cls, samples)
-    name = breed if _is_placeholder(cls["name"]) else cls["name"]
+    name = learner_class(breed) if _is_placeholder(cls["name"]) else cls["name"]
     st.session_state[RENAME_KEY] = {cls["id"]: name}
-    skipped = f" ({len(samples) - added} were already there or unreadable)." if added < len(samples) else "."
-    st.session_state[PICKED_KEY] = f"Added {added} photos of {breed} to {name}{skipped}"
+    shown = dict(count=added, breed=learner_class(breed), name=name, skipped=len(samples) - added)
+    st.session_state[PICKED_KEY] = t("own_classes.added_some", **shown) if added < len(samples) \
+        else t("own_classes.added", **shown)
     st.rerun()
 
 
 def _pick_dataset_ui() -> Dataset | None:
     """Where to pick from: a folder, or a dataset already downloaded; None (with a hint) until it opens."""
     local = local_datasets()
-    source = st.radio("From", [*local[:1], "folder", *local[1:]], format_func=PICK_SOURCES.get, horizontal=True,
-                      key="oc_pick_source")
-    missing = [PICK_SOURCES[name] for name in ("oxford-pets", "cats-vs-dogs") if name not in local]
+    labels = {name: _source_label(name) for name in PICK_TASKS}  # made in this run, in this run's language
+    source = st.radio(t("own_classes.pick_from"), [*local[:1], "folder", *local[1:]], format_func=labels.get,
+                      horizontal=True, key="oc_pick_source")
+    missing = [labels[name] for name in ("oxford-pets", "cats-vs-dogs") if name not in local]
     if missing:
-        st.caption(f"{' and '.join(missing)}: not downloaded yet. Download from **A dataset** first to pick from "
-                   "them here.")
+        st.caption(t("own_classes.not_downloaded", datasets=", ".join(missing)))
     location = source
     left, right = st.columns([3, 1])
     if source == "folder":
-        folder = folder_ui("Folder", "oc_pick_folder", container=left,
-                           help="One sub-folder per class, or Oxford-named photos (<breed>_<n>.jpg).")
+        folder = folder_ui(t("own_classes.folder"), "oc_pick_folder", container=left,
+                           help=t("own_classes.pick_folder_help"))
         location = str(folder) if folder else ""
-    task = right.selectbox("Labels", PICK_TASKS[source], key=f"oc_pick_task_{source}")
+    task = right.selectbox(t("own_classes.labels"), PICK_TASKS[source], key=language_key(f"oc_pick_task_{source}"),
+                           format_func={task: task_label(task) for task in PICK_TASKS[source]}.get)
     if not location:
         return None
     try:
         return open_dataset_cached(location, task, folder_stamp(location))
     except DATA_ERRORS as exc:
-        st.error(str(exc), icon="🚫")
+        st.error(t("own_classes.data_error", problem=str(exc)), icon="🚫")
         return None
 
 
@@ -150,7 +164,7 @@ def _previews(samples: list[Sample]) -> None:
             try:
                 st.image(_preview(sample.path), caption=_short(sample.name))
             except ImageInputError as exc:
-                st.caption(f"🚫 {exc}")
+                st.caption(t("own_classes.unreadable", problem=str(exc)))
 
 
 def _add_samples(cls: dict, samples: list[Sample]) -> int:
@@ -172,9 +186,9 @@ def _read_photos(files: list[Path]) -> list[Photo]:
         try:
             photos.append(photo_from_bytes(file.read_bytes(), file.name))
         except ImageInputError as exc:
-            st.error(str(exc), icon="🚫")
+            st.error(t("own_classes.bad_photo", problem=str(exc)), icon="🚫")
         except OSError as exc:
-            st.error(f"{file.name} cannot be opened ({exc.strerror})", icon="🚫")
+            st.error(t("own_classes.cannot_open", name=file.name, problem=exc.strerror), icon="🚫")
     return photos
 
 
@@ -184,37 +198,36 @@ def _short(name: str, limit: int = 12) -> str:
 
 
 def _is_placeholder(name: str) -> bool:
-    """The class still has its starting name (``class A``) or none."""
-    return not name or (name.startswith("class ") and len(name) == 7)
+    """The class still has its starting name (``class A``, in either language) or none."""
+    return not name or name in {translate("own_classes.default_name", lang, letter=name[-1]) for lang in LANGUAGES}
 
 
 def _class_editor(cls: dict, removable: bool) -> list[Photo]:
     """One class: its name, uploads, camera shots and thumbnails; returns its photos."""
     key = f"oc_{cls['id']}"
     top = st.columns([3, 1])
-    cls["name"] = top[0].text_input("Class name", cls["name"], key=f"{key}_name").strip()
-    if removable and top[1].button("Remove class", key=f"{key}_remove"):
-        st.session_state[CLASSES_KEY] = [c for c in _classes() if c["id"] != cls["id"]]
+    cls["name"] = top[0].text_input(t("own_classes.class_name"), cls["name"], key=f"{key}_name").strip()
+    if removable and top[1].button(t("own_classes.remove_class"), key=f"{key}_remove"):
+        transfer_page().own_classes = [c for c in _classes() if c["id"] != cls["id"]]
         st.rerun()
     left, right = st.columns(2)
-    uploads = left.file_uploader(f"Photos of {cls['name'] or 'this class'}", accept_multiple_files=True,
-                                 key=f"{key}_upload",
-                                 help=limits_help("Several at once; remove one with the ✕ under its photo."))
+    uploads = left.file_uploader(t("own_classes.photos_of", name=cls["name"] or t("own_classes.this_class")),
+                                 accept_multiple_files=True, key=f"{key}_upload",
+                                 help=limits_help(t("own_classes.upload_help")))
     _keep_uploads(cls, uploads or [])
     with right:
-        folder = folder_ui("…or add the photos of a folder", f"{key}_folder",
-                           help="For example one breed's photos from a dataset you downloaded.")
-        if folder and st.button("Add these photos", key=f"{key}_add_folder"):
+        folder = folder_ui(t("own_classes.add_folder"), f"{key}_folder", help=t("own_classes.add_folder_help"))
+        if folder and st.button(t("own_classes.add_these"), key=f"{key}_add_folder"):
             cls["shots"].extend(_folder_photos(folder))
-        if st.toggle("Use the camera", key=f"{key}_camera_on"):
-            shot = st.camera_input("Take a photo", key=f"{key}_camera")
-            if shot is not None and st.button("Add this shot", key=f"{key}_add_shot"):
+        if st.toggle(t("own_classes.camera"), key=f"{key}_camera_on"):
+            shot = st.camera_input(t("own_classes.take_photo"), key=f"{key}_camera")
+            if shot is not None and st.button(t("own_classes.add_shot"), key=f"{key}_add_shot"):
                 cls["shots"].extend(decode_uploads([shot]))
     photos = cls["shots"]
     _thumbnails(cls, photos, key)
     if len(photos) < MIN_PER_CLASS:
-        st.caption(f"⚠️ {cls['name'] or 'This class'} needs at least {MIN_PER_CLASS} photos "
-                   f"({len(photos)} so far).")
+        st.caption(t("own_classes.needs_photos", name=cls["name"] or t("own_classes.this_class"),
+                     minimum=MIN_PER_CLASS, count=len(photos)))
     return photos
 
 
@@ -237,7 +250,7 @@ def _thumbnails(cls: dict, photos: list[Photo], key: str) -> None:
     for k, photo in enumerate(photos):
         with cols[k % 8]:
             st.image(center_crop_resize(photo.image, 96, 1.0), caption=_short(photo.name))
-            if id(photo) in shot_ids and st.button("✕", key=f"{key}_drop_{k}", help="Remove this shot"):
+            if id(photo) in shot_ids and st.button("✕", key=f"{key}_drop_{k}", help=t("own_classes.remove_shot")):
                 cls["shots"] = [p for p in cls["shots"] if p is not photo]
                 st.rerun()
 
@@ -246,11 +259,11 @@ def _folder_photos(folder: str, limit: int = 200) -> list[Photo]:
     """The readable photos of a folder (not its sub-folders), at most ``limit``; problems are reported."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        st.error(f"{folder} is not a folder", icon="🚫")
+        st.error(t("own_classes.not_a_folder", folder=folder), icon="🚫")
         return []
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
     if not files:
-        st.warning(f"{folder} has no photo files", icon="⚠️")
+        st.warning(t("own_classes.no_photos", folder=folder), icon="⚠️")
     return _read_photos(files)
 
 
@@ -259,14 +272,13 @@ def _dataset_or_none(filled: list[tuple[dict, list[Photo]]]) -> Dataset | None:
     names = [cls["name"] for cls, _ in filled]
     counts = [len(photos) for _, photos in filled]
     if any(not n for n in names) or len(set(names)) < len(names):
-        st.info("Give every class a different name.", icon="👉")
+        st.info(t("own_classes.different_names"), icon="👉")
         return None
     if min(counts) < MIN_PER_CLASS:
-        st.info(f"Every class needs at least {MIN_PER_CLASS} photos to train.", icon="👉")
+        st.info(t("own_classes.min_photos", minimum=MIN_PER_CLASS), icon="👉")
         return None
     if max(counts) > UNBALANCED_RATIO * min(counts):
-        st.warning(f"The classes are very unbalanced ({max(counts)} vs {min(counts)} photos): the model may "
-                   "favour the bigger class. Add photos to the small ones if you can.", icon="⚖️")
+        st.warning(t("own_classes.unbalanced", most=max(counts), fewest=min(counts)), icon="⚖️")
     samples = tuple(Sample(p.name, label, image=p.image, digest=p.digest)
                     for label, (_, photos) in enumerate(filled) for p in photos)
-    return Dataset("your classes", "folders", tuple(names), samples)
+    return Dataset(t("own_classes.dataset_name"), "folders", tuple(names), samples)

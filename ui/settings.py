@@ -8,6 +8,7 @@ import os
 import streamlit as st
 
 from core.settings import LabSettings, SettingsError, settings_from_env
+from ui.i18n import t
 
 
 @functools.lru_cache(maxsize=1)
@@ -22,16 +23,16 @@ def lab_settings() -> LabSettings:
     try:
         return settings_from_env(os.environ, st.get_option("server.address"), gpus=gpu_count())
     except SettingsError as error:
-        st.error(f"Transfer Lab cannot start: {error}.")
+        st.error(t("settings.cannot_start", problem=error))
         st.stop()
 
 
 def mode_badge_ui(settings: LabSettings) -> None:
     """Says in the sidebar which mode is on, so a teacher and a learner both know."""
     if settings.classroom:
-        st.sidebar.info("🏫 **Classroom mode**: shared server; your work stays in this browser tab's session.")
+        st.sidebar.info(t("settings.classroom_badge"))
     else:
-        st.sidebar.caption("💻 Personal mode: this computer only.")
+        st.sidebar.caption(t("settings.personal_badge"))
 
 
 def widget_max(name: str, personal_max: int) -> int:

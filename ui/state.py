@@ -82,6 +82,21 @@ def forget(*keys: str) -> None:
         st.session_state.pop(key, None)
 
 
+# --- Ideal cat (app_pages/ideal_cat.py, ui/ideal_cat.py) ---
+IDEAL = "ideal_page"
+
+
+@dataclass(eq=False)
+class IdealPage:
+    """What the Ideal cat page keeps: every image this session made (the gallery) and the latest ones shown."""
+
+    gallery: list = field(default_factory=list)  # ui.ideal_cat.Result, oldest first
+    shown: list = field(default_factory=list)  # the latest job's results, side by side
+
+
+def ideal_page() -> IdealPage:
+    return page_state(IDEAL, IdealPage)
+
 # --- Adversarial dog (app_pages/adversarial_dog.py, ui/adversarial*.py) ----------------------------------------------
 
 ADVERSARIAL = "adversarial"
@@ -132,3 +147,43 @@ class AdversarialState:
 def adversarial() -> AdversarialState:
     """This session's Adversarial dog state."""
     return page_state(ADVERSARIAL, AdversarialState)
+
+# --- Transfer training page (ui/transfer_training.py, ui/transfer_extras.py, ui/own_classes.py) ---
+TRANSFER = "transfer_page"
+
+
+@dataclass(eq=False)
+class TransferRun:
+    """One finished (or stopped) training run: its number in the session and the pipeline's report."""
+
+    number: int
+    report: Any  # core.transfer.pipeline.TrainingReport; fine-tuning replaces it with one that has fine_tune set
+    dataset: str
+    task: str
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return tuple(self.report.data.dataset.classes)
+
+    @property
+    def accuracy(self) -> float:
+        return self.report.evaluation.accuracy if self.report.evaluation else 0.0
+
+
+@dataclass(eq=False)
+class TransferPage:
+    """What the Transfer training page keeps: runs, the learner's own classes, uploads and pending questions."""
+
+    runs: list[TransferRun] = field(default_factory=list)
+    own_classes: list[dict] = field(default_factory=list)  # {"id", "name", "shots": [Photo], "uploads_taken"}
+    private_caches: dict = field(default_factory=dict)  # embeddings of uploaded photos, never on disk
+    zip_dir: tuple | None = None  # (upload file id, dataset root, folder) of the extracted .zip
+    loaded_id: tuple = ()
+    loaded_message: str = ""
+    confirm: str = ""  # "train" or "load" while the learner is asked before losing a fine-tuned model
+    results: dict = field(default_factory=dict)  # job slot -> its final record (a Stop's too), from the job's thread
+    note: str = ""  # one message key to show once after a run ended (e.g. stopped during extraction)
+
+
+def transfer_page() -> TransferPage:
+    return page_state(TRANSFER, TransferPage)

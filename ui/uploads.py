@@ -13,6 +13,8 @@ from pathlib import Path
 import streamlit as st
 
 from core.session_files import discard, new_upload_folder, sweep
+from ui.i18n import t
+from ui.jobs import the_scheduler
 from ui.session import session_id
 from ui.settings import lab_settings
 
@@ -50,15 +52,18 @@ def forget_upload_dir(folder: str | Path | None) -> None:
 
 
 def sweep_ended_sessions(now: float | None = None) -> list[str]:
-    """Removes upload folders of sessions the server no longer knows, at most once a minute."""
+    """Removes upload folders of sessions the server no longer knows, and stops their jobs, at most once a
+    minute."""
     now = time.monotonic() if now is None else now
     with _sweep_lock:
         if now - _last_sweep["at"] < SWEEP_EVERY_S:
             return []
         _last_sweep["at"] = now
     alive = _alive_sessions()
-    alive = None if alive is None else {re.sub(r"[^A-Za-z0-9_-]", "_", sid) for sid in alive}
-    return [] if alive is None else sweep(uploads_root(), alive | {folder_session_id()})
+    if alive is None:
+        return []
+    the_scheduler().stop_orphans(alive | {session_id()})
+    return sweep(uploads_root(), {_folder_safe(sid) for sid in alive} | {folder_session_id()})
 
 
 def _alive_sessions() -> set[str] | None:
@@ -68,19 +73,28 @@ def _alive_sessions() -> set[str] | None:
     if not Runtime.exists():
         return None
     try:
-        return {_folder_safe(info.session.id) for info in Runtime.instance()._session_mgr.list_sessions()}
+        return {info.session.id for info in Runtime.instance()._session_mgr.list_sessions()}
     except Exception:  # a Streamlit internals change must not break uploads: skip this sweep
         logging.getLogger(__name__).exception("could not list Streamlit sessions; upload sweep skipped")
         return None
 
 
+def allowance_words() -> str:
+    """The teacher's per-session upload allowance, e.g. '20 MB and 50 photos' ('' when there is none)."""
+    limits = lab_settings().limits
+    if limits.max_upload_mb and limits.max_session_photos:
+        return t("uploads.allowance_both", mb=limits.max_upload_mb, photos=limits.max_session_photos)
+    if limits.max_upload_mb:
+        return t("uploads.allowance_mb", mb=limits.max_upload_mb)
+    if limits.max_session_photos:
+        return t("uploads.allowance_photos", photos=limits.max_session_photos)
+    return ""
+
+
 def limits_help(text: str) -> str:
     """An uploader's help text, with the teacher's per-session limits in classroom mode."""
-    limits = lab_settings().limits
-    parts = [f"{limits.max_upload_mb} MB" if limits.max_upload_mb else "",
-             f"{limits.max_session_photos} photos" if limits.max_session_photos else ""]
-    parts = [p for p in parts if p]
-    return f"{text} This session may upload at most {' and '.join(parts)} in all." if parts else text
+    allowance = allowance_words()
+    return t("uploads.help_with_limits", text=text, allowance=allowance) if allowance else text
 
 
 def within_limits(files, photos: bool = True) -> list:
@@ -97,9 +111,7 @@ def within_limits(files, photos: bool = True) -> list:
         total_photos = sum(n for key, (_, n) in ledger.items() if key != file.file_id) + entry[1]
         if limits.max_upload_mb and total_bytes > limits.max_upload_mb * 1e6 or (
                 limits.max_session_photos and total_photos > limits.max_session_photos):
-            st.error(f"{file.name} not added: this session has used its upload allowance "
-                     f"({limits_help('').strip()[len('This session may upload '):]}); ask your teacher for more.",
-                     icon="🚫")
+            st.error(t("uploads.over_allowance", name=file.name, allowance=allowance_words()), icon="🚫")
             break
         ledger[file.file_id] = entry
         kept.append(file)

@@ -36,28 +36,21 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    """Loads the data, extracts (cached) embeddings, trains the head and saves the assembled model."""
+    """Loads the data, then runs the training pipeline (the page's too) and saves the assembled model."""
     from core.data.archives import ArchiveError
     from core.data.datasets import DatasetError, limit_per_class, open_dataset
     from core.data.downloads import ChecksumError, NoNetworkError
-    from core.transfer.training import HeadSettings
+    from core.transfer.export import ExportError
 
     if not args.out.endswith(".keras"):
         progress("error: --out must end with .keras")
         return 2
     try:
-        settings = HeadSettings(learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size,
-                                seed=args.seed)
+        settings = training_settings(args)
         dataset = limit_per_class(open_dataset(args.data, args.task, progress=_download_progress()),
                                   args.per_class, args.seed)
-    except (DatasetError, ArchiveError, NoNetworkError, ChecksumError, ValueError) as exc:
-        progress(f"error: {exc}")
-        return 2
-    from core.transfer.export import ExportError
-
-    try:
         result = _train(dataset, args, settings)
-    except ExportError as exc:
+    except (DatasetError, ArchiveError, NoNetworkError, ChecksumError, ExportError, ValueError) as exc:
         progress(f"error: {exc}")
         return 2
     if args.json:
@@ -69,92 +62,99 @@ def run(args) -> int:
     return 0
 
 
+def training_settings(args):
+    """The pipeline's settings from the command line (a bad value raises ``ValueError`` before any work)."""
+    from core.transfer.finetune import FineTuneSettings
+    from core.transfer.pipeline import TrainingSettings
+    from core.transfer.training import HeadSettings
+
+    fine = FineTuneSettings(blocks=args.fine_tune_blocks, epochs=args.fine_tune_epochs,
+                            learning_rate=args.fine_tune_learning_rate, precision=args.fine_tune_precision) \
+        if args.fine_tune_blocks else None
+    head = HeadSettings(learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size)
+    return TrainingSettings(views=args.views, val_fraction=args.val_fraction, seed=args.seed,
+                            official_split=args.official_split, head=head, fine_tune=fine)
+
+
 def _train(dataset, args, settings) -> dict:
-    """The training run itself; returns the JSON result."""
+    """Runs the pipeline, printing its steps; returns the JSON result."""
     import time
 
-    from core.data.embeddings import embedder_for, run_extraction
     from core.models.backbones import load_backbone
-    from core.transfer.evaluation import evaluate_probs
-    from core.transfer.pipeline import export_model, prepare_data
-    from core.transfer.training import train_head
+    from core.transfer.pipeline import Assembled, train_steps
 
     start = time.perf_counter()
     for note in dataset.skipped:
         progress(f"skipped {note}")
     backbone = load_backbone(args.backbone)
-    embeddings, _ = run_extraction(embedder_for(backbone), dataset.samples, on_step=_extraction_progress,
-                                   views=args.views)
-    for name, message in embeddings.failed:
-        progress(f"skipped {name}: {message}")
-    data = prepare_data(dataset, embeddings, args.val_fraction, args.seed, args.official_split)
-    if data.split.duplicate_groups:
-        progress(f"found {len(data.split.duplicate_groups)} groups of near-duplicate photos; "
-                 "each group stays on one side of the split")
-    trained = train_head(*data.train, len(dataset.classes), *data.val, settings=settings,
-                         on_epoch=lambda r: progress(f"epoch {r.epoch}: " + ", ".join(
-                             f"{k} {v:.4f}" for k, v in r.logs.items())))
-    val_x, val_y = data.val
-    evaluation = evaluate_probs(trained.head.predict(val_x, verbose=0), val_y, dataset.classes) if len(val_y) \
-        else None
-    model = export_model(backbone.embedding_model(), trained.head, dataset.classes)
-    result = {"classes": list(dataset.classes), "train_count": int(len(data.split.train)),
-              "val_count": int(len(data.split.val)), "views": args.views,
-              "val_accuracy": evaluation.accuracy if evaluation else None,
-              "history": _history(trained.history), "seconds": None}
-    if args.fine_tune_blocks:
-        model, result["fine_tune"] = _fine_tune(backbone, trained.head, data, args)
-    _save_bundle(model, dataset, args, evaluation, result)
+    # This process owns its backbone, so fine-tuning may change it in place (no second copy to load).
+    last = None
+    for record in train_steps(dataset, backbone, settings, fine_tune_embedding=backbone.embedding_model):
+        _print_step(record, settings)
+        last = record if isinstance(record, Assembled) else last
+    result = _result(last.report, args)
+    _save_bundle(last.model, last.report, args, result)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
 
 
-def _save_bundle(model, dataset, args, evaluation, result) -> None:
+def _print_step(record, settings) -> None:
+    """One progress line per pipeline step (stderr), as before the pipeline was shared."""
+    from core.transfer.pipeline import Assembled, Epoch, Extracting, Prepared
+
+    if isinstance(record, Extracting):
+        _extraction_progress(record.step)
+    elif isinstance(record, Prepared):
+        for name, message in record.data.embeddings.failed:
+            progress(f"skipped {name}: {message}")
+        if record.data.split.duplicate_groups:
+            progress(f"found {len(record.data.split.duplicate_groups)} groups of near-duplicate photos; "
+                     "each group stays on one side of the split")
+    elif isinstance(record, Assembled) and settings.fine_tune is not None and not record.fine_tuned:
+        progress(f"fine-tuning the top {settings.fine_tune.blocks} block(s) on "
+                 f"{len(record.report.data.split.train)} photos")
+    elif isinstance(record, Epoch):
+        name = "fine-tune epoch" if record.phase == "fine-tune" else "epoch"
+        progress(f"{name} {record.epoch}: " + ", ".join(f"{k} {v:.4f}" for k, v in record.logs.items()))
+
+
+def _result(report, args) -> dict:
+    """The JSON contract: classes, counts, views, accuracy, curves (and fine-tuning's)."""
+    split = report.data.split
+    result = {"classes": list(report.data.dataset.classes), "train_count": int(len(split.train)),
+              "val_count": int(len(split.val)), "views": args.views,
+              "val_accuracy": report.evaluation.accuracy if report.evaluation else None,
+              "history": _history(report.history), "seconds": None}
+    fine = report.fine_tune
+    if fine is not None:
+        result["fine_tune"] = {"val_accuracy": fine.evaluation.accuracy if fine.evaluation else None,
+                               "history": _history({k: v[fine.start_epoch:] for k, v in fine.history.items()}),
+                               "seconds": round(fine.seconds, 3), "unfrozen": list(fine.unfrozen),
+                               "precision": fine.precision}
+    return result
+
+
+def _save_bundle(model, report, args, result) -> None:
     """Writes the page's download bundle: the model at ``--out``, its labels, TFLite, report, predict.py."""
     from pathlib import Path
 
     from core.transfer.export import bundle_files, run_report, write_bundle
 
-    report = run_report({"dataset": str(args.data), "task": args.task, "backbone": args.backbone,
-                         "classes": dataset.classes, "settings": {
-                             "epochs": args.epochs, "batch_size": args.batch_size,
-                             "learning_rate": args.learning_rate, "seed": args.seed, "views": args.views},
-                         "train_count": result["train_count"], "val_count": result["val_count"],
-                         "evaluation": evaluation, "history": result["history"],
-                         "fine_tune": result.get("fine_tune")}) if evaluation else dict(result)
+    classes = report.data.dataset.classes
+    summary = run_report({"dataset": str(args.data), "task": args.task, "backbone": args.backbone,
+                          "classes": classes, "settings": {
+                              "epochs": args.epochs, "batch_size": args.batch_size,
+                              "learning_rate": args.learning_rate, "seed": args.seed, "views": args.views},
+                          "train_count": result["train_count"], "val_count": result["val_count"],
+                          "evaluation": report.evaluation, "history": result["history"],
+                          "fine_tune": result.get("fine_tune")}) if report.evaluation else dict(result)
     out = Path(args.out)
-    write_bundle(out.parent, bundle_files(model, dataset.classes, report, model_file=out.name))
+    write_bundle(out.parent, bundle_files(model, classes, summary, model_file=out.name))
 
 
 def _history(history: dict) -> dict:
     """The four curves of the JSON contract."""
     return {key: history.get(key, []) for key in ("loss", "val_loss", "accuracy", "val_accuracy")}
-
-
-def _fine_tune(backbone, head, data, args):
-    """Phase two: the top blocks of this process's own backbone, trained on the photos; returns (model, JSON)."""
-    import numpy as np
-
-    from core.data.images import load_image_file
-    from core.transfer.finetune import FineTuneSettings, fine_tune
-
-    settings = FineTuneSettings(blocks=args.fine_tune_blocks, epochs=args.fine_tune_epochs,
-                                learning_rate=args.fine_tune_learning_rate, seed=args.seed,
-                                precision=args.fine_tune_precision)
-    pixels = np.stack([backbone.prepare(load_image_file(data.sample(row).path))
-                       for row in range(len(data.labels))])
-    progress(f"fine-tuning the top {settings.blocks} block(s) on {len(data.split.train)} photos")
-    tuned = fine_tune(backbone.embedding_model(), head, data.dataset.classes,
-                      pixels[data.split.train], data.labels[data.split.train], pixels[data.split.val],
-                      data.labels[data.split.val], settings,
-                      on_epoch=lambda r: progress(f"fine-tune epoch {r.epoch}: " + ", ".join(
-                          f"{k} {v:.4f}" for k, v in r.logs.items())))
-    val = data.split.val
-    accuracy = float(np.mean(np.argmax(tuned.model.predict(pixels[val], verbose=0), 1) == data.labels[val])) \
-        if len(val) else None
-    return tuned.model, {"val_accuracy": accuracy, "history": _history(tuned.history),
-                         "seconds": round(tuned.seconds, 3), "unfrozen": list(tuned.unfrozen),
-                         "precision": tuned.precision}
 
 
 def _download_progress():

@@ -12,6 +12,7 @@ import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -169,3 +170,39 @@ def install_extracted(folder: str | Path, extract: Callable[[Path], object]) -> 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return folder
+
+
+class DownloadStopped(RuntimeError):
+    """The learner stopped a download; what was fetched so far is discarded."""
+
+
+@dataclass(frozen=True)
+class Downloading:
+    """Download progress of one file: bytes done and the total (None when the server does not say)."""
+
+    name: str
+    done: int
+    total: int | None
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 0.0
+
+
+def download_steps(fetch: Callable, should_stop: Callable[[], bool] | None = None) -> Iterator:
+    """A dataset download (``fetch(progress=...)``, e.g. ``fetch_oxford_pets``) as a generator of ``Downloading``.
+
+    Returns (through ``yield from``) what ``fetch`` returned. Closing the generator, or ``should_stop``,
+    stops the download at its next chunk.
+    """
+    from core.streams import callback_steps
+
+    def work(emit, stopped):
+        def progress(name, done, total):
+            if stopped():
+                raise DownloadStopped(f"the download of {name} was stopped")
+            emit(Downloading(name, done, total))
+
+        return fetch(progress=progress)
+
+    return callback_steps(work, should_stop)

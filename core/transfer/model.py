@@ -105,3 +105,15 @@ def class_names(model: keras.Model) -> list[str]:
         if isinstance(layer, ClassLabels):
             return list(layer.classes)
     raise ValueError("this model does not carry its class names; give its labels.txt (one name a line) with it")
+
+
+def guess_backbone(model: keras.Model) -> str | None:
+    """The registry name of the backbone inside a loaded classifier (by its nested model's name), or None."""
+    from core.models.backbones import list_backbones
+
+    names = " ".join(layer.name for layer in model.layers)
+    size = int(model.input_shape[1])
+    for spec in sorted(list_backbones(), key=lambda s: -len(s.name)):
+        if spec.name in names and spec.input_size == size:
+            return spec.name
+    return None
