@@ -74,7 +74,25 @@ def language_switch_ui() -> str:
         st.session_state[_STATE_KEY] = chosen
         st.query_params["lang"] = chosen
         st.rerun()
+    if lang != "en":
+        widget_words_ui()
     return lang
+
+
+# Streamlit draws its file uploader's button ("Upload") and size line ("200MB per file") in English with no
+# option to change them: the button shows the catalogue's word instead, and the size line the translated limit.
+_UPLOADER_CSS = """<style>
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{display: none;}}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after {{content: "{button}";}}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{display: none;}}
+[data-testid="stFileUploaderDropzoneInstructions"] div::after {{content: "{limit}"; font-size: 0.875rem;}}
+</style>"""
+
+
+def widget_words_ui() -> None:
+    """Puts this language's words on Streamlit's own widget chrome (the uploader's button and size line)."""
+    limit = t("widgets.uploader_limit", mb=st.get_option("server.maxUploadSize"))
+    st.html(_UPLOADER_CSS.format(button=t("widgets.uploader_button"), limit=limit))
 
 
 def learner_class(name: str) -> str:

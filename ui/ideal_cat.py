@@ -125,7 +125,9 @@ def settings_ui(target: Target, input_size: int) -> tuple[tuple[str, ...], dict]
     modes = MODES[st.radio(t("ideal.mode"), list(MODES), horizontal=True, key="ideal_mode", format_func=names.get,
                            help=t("ideal.mode_help"))]
     left, mid, right = st.columns(3)
-    steps = left.slider(t("ideal.steps"), 16, 1024, 256, step=16, key="ideal_steps")
+    most = min(1024, step_cap() or 1024)  # the teacher's cap is the slider's end, not a surprise later
+    lo, step = (16, 16 if most % 16 == 0 else 1) if most > 16 else (1, 1)
+    steps = left.slider(t("ideal.steps"), lo, most, min(256, most), step=step, key="ideal_steps") if most > 1 else 1
     sizes = sorted({160, 192, 224, 256, 320, input_size})
     size = mid.select_slider(t("ideal.size"), sizes, value=input_size, key="ideal_size")
     seed = right.number_input(t("ideal.seed"), 0, 99999, 0, key="ideal_seed")
