@@ -55,7 +55,7 @@ def test_chinese_learner_trains_then_draws_the_ideal_image_of_a_trained_class(qu
     page.get_by_text("你的类别：猫", exact=True).click()  # the bundled pets' classes, in Chinese
     wait_until_idle(page)
     page.get_by_role("button", name="生成", exact=True).click()
-    expect(page.get_by_text("随机种子").first).to_be_visible(timeout=180_000)
+    expect(page.get_by_text(re.compile(r"随机种子 \d+ · [\d.]+ 秒"))).to_be_visible(timeout=180_000)
     wait_until_idle(page)
     expect(page.locator('[data-testid="stMain"] [data-testid="stImage"] img').first).to_be_visible()
     left = english_left(_main_lines(page))
