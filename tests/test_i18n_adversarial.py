@@ -23,12 +23,9 @@ PAGE = "app_pages/adversarial_dog.py"
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Proper names and units that stay as they are in both languages (phase B plan).
 ALLOWED = re.compile(r"EfficientNet-Lite\d|ImageNet|Grad-CAM|PGD|FGSM|Keras|TensorFlow|PyTorch|CNN|top-5|"
-                     r"Oxford-IIIT Pet|L-inf|L2|JPEG|PNG|CC BY-SA|Tiny\d+|\S+\.(?:png|jpe?g)|\bpx\b|epsilon|"
+                     r"Oxford-IIIT Pet|scikit-image|L-inf|L2|JPEG|PNG|CC BY-SA|Tiny\d+|\S+\.(?:png|jpe?g)|\bpx\b|epsilon|"
                      r"<extra></extra>|%\{[^}]*\}")
 SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[^A-Za-z\u3400-\u9fff]+[A-Za-z]{2,}){2,}")  # >= 3 English words in a row
-# Widgets of shared helpers (ui/common.py photo_input_ui), translated by their owner, not by this page:
-SHARED_WIDGETS = {"adv_source", "adv_sample", "adv_upload", "adv_camera", "adv_sweep_source", "adv_sweep_upload",
-                  "adv_sweep_camera", "adv_sweep_sample"}
 
 
 def _open(lang: str) -> AppTest:
@@ -58,8 +55,6 @@ def rendered_texts(at: AppTest) -> list[str]:
     for kind in ("button", "slider", "selectbox", "radio", "multiselect", "text_input", "checkbox", "number_input",
                  "download_button", "expander", "button_group"):
         for widget in main.get(kind):
-            if getattr(widget, "key", None) in SHARED_WIDGETS:
-                continue
             label = widget.proto.label if kind == "button_group" else widget.label
             texts += [label or "", getattr(widget, "help", "") or ""]
             if kind in ("selectbox", "radio", "multiselect"):
