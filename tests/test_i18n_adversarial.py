@@ -23,7 +23,8 @@ PAGE = "app_pages/adversarial_dog.py"
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Proper names and units that stay as they are in both languages (phase B plan).
 ALLOWED = re.compile(r"EfficientNet-Lite\d|ImageNet|Grad-CAM|PGD|FGSM|Keras|TensorFlow|PyTorch|CNN|top-5|"
-                     r"Oxford-IIIT Pet|scikit-image|L-inf|L2|JPEG|PNG|CC BY-SA|Tiny\d+|\S+\.(?:png|jpe?g)|\bpx\b|epsilon|"
+                     r"Oxford-IIIT Pet|scikit-image|L-inf|L2|"
+                     r"JPEG|PNG|CC BY-SA|Tiny\d+|\S+\.(?:png|jpe?g)|\bpx\b|epsilon|"
                      r"<extra></extra>|%\{[^}]*\}")
 SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[^A-Za-z\u3400-\u9fff]+[A-Za-z]{2,}){2,}")  # >= 3 English words in a row
 

@@ -8,7 +8,12 @@ import pytest
 
 from tests.conftest import open_page
 from ui.lab_path import STEPS, VISITED_KEY, done_so_far, next_step_ui
-from ui.state import IDEAL, IdealPage
+from ui.state import ADVERSARIAL, IDEAL, TRANSFER, AdversarialState, IdealPage, TransferPage, TransferRun
+
+
+def _runs(*accuracies: float) -> TransferPage:
+    return TransferPage(runs=[TransferRun(i, SimpleNamespace(evaluation=SimpleNamespace(accuracy=a)), "pets", "species")
+                              for i, a in enumerate(accuracies, start=1)])
 
 
 def test_nothing_done_in_a_new_session():
@@ -16,9 +21,9 @@ def test_nothing_done_in_a_new_session():
 
 
 def test_done_so_far_reads_the_pages_own_state():
-    runs = [{"evaluation": SimpleNamespace(accuracy=0.5)}, {"evaluation": SimpleNamespace(accuracy=0.875)}]
-    state = {VISITED_KEY: {"home", "feature_maps"}, "tt_runs": runs, IDEAL: IdealPage(gallery=[object()]),
-             "adv_result": {"photo": "Leonberger dog", "config": SimpleNamespace(eps=2)}}
+    attacked = AdversarialState(result=SimpleNamespace(photo="Leonberger dog", config=SimpleNamespace(eps=2)))
+    state = {VISITED_KEY: {"home", "feature_maps"}, TRANSFER: _runs(0.5, 0.875), IDEAL: IdealPage(gallery=[object()]),
+             ADVERSARIAL: attacked}
     done = done_so_far(state)
     assert done["feature_maps"] == "seen"
     assert done["transfer_training"] == "2 runs, best validation accuracy 88%"
@@ -51,7 +56,7 @@ def test_home_shows_the_four_steps_and_each_page_links_to_the_next():
 
 def test_done_so_far_speaks_the_learners_language():
     state = {VISITED_KEY: {"feature_maps"}, IDEAL: IdealPage(gallery=[object(), object()]),
-             "tt_runs": [{"evaluation": SimpleNamespace(accuracy=0.75)}]}
+             TRANSFER: _runs(0.75)}
     done = done_so_far(state, "zh")
     assert done["feature_maps"] == "已看过"
     assert done["ideal_cat"] == "已生成 2 张图像"

@@ -76,12 +76,10 @@ def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
     }
 
 
-# Each page's state, read through ui/state.py's keys; the older raw keys are still read while branches merge.
+# Each page's state, read through ui/state.py's keys.
 def _run_accuracies(state: Mapping) -> list[float]:
     page = state.get("transfer_page")
-    if page is not None:
-        return [run.accuracy for run in page.runs]
-    return [run["evaluation"].accuracy for run in state.get("tt_runs") or []]
+    return [run.accuracy for run in page.runs] if page is not None else []
 
 
 def _gallery(state: Mapping) -> list:
@@ -93,8 +91,7 @@ def _attack(state: Mapping) -> tuple[str, float] | None:
     page = state.get("adversarial")
     if page is not None and getattr(page, "result", None) is not None:
         return page.result.photo, page.result.config.eps
-    legacy = state.get("adv_result")
-    return (legacy["photo"], legacy["config"].eps) if legacy else None
+    return None
 
 
 def lab_path_ui() -> None:
