@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from core.class_names import ASSETS, breed_name, class_name, search_classes
+from core.models.class_names import ASSETS, breed_name, class_name, search_classes
 from core.models.imagenet import class_names
 
 CJK = re.compile(r"[\u4e00-\u9fff]")

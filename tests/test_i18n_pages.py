@@ -11,7 +11,7 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.class_names import class_name
+from core.models.class_names import class_name
 from tests.conftest import ROOT
 from tests.i18n_text import CJK, chinese_left, english_left, rendered_texts
 from tests.mock_backbones import clear_shared_caches, use_mock_backbones

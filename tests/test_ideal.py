@@ -267,7 +267,7 @@ def test_second_opinion_reports_each_network_and_flags_the_maker():
 
 def test_the_visualiser_and_the_attacker_share_one_classifier():
     from core.attack.attack import Attacker
-    from core.classifier import Classifier
+    from core.models.classifier import Classifier
 
     model = make_tiny_model(2, 8)
     pixels = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3)).astype(np.float32)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.session_files import discard, new_upload_folder, session_folder, sweep
+from core.data.session_files import discard, new_upload_folder, session_folder, sweep
 from tests.conftest import open_page
 
 

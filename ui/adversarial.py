@@ -14,9 +14,9 @@ import numpy as np
 import streamlit as st
 
 from core.attack.attack import Attacker
-from core.class_names import class_name
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from core.models.backbones import get_spec
+from core.models.class_names import class_name
 from ui.common import Photo, backbone_availability, cached_backbone
 from ui.i18n import current_language, learner_class, t
 from ui.state import TrainedModel

@@ -10,10 +10,10 @@ import numpy as np
 import streamlit as st
 
 from core.attack.attack import TARGET_GROUPS, AttackConfig, Attacker, amplification_factor, amplify, attack, measure
-from core.class_names import search_classes
 from core.data.images import to_png_bytes
 from core.jobs import STOPPED
 from core.models.backbones import get_spec
+from core.models.class_names import search_classes
 from ui.adversarial import (
     SIAMESE,
     Target,

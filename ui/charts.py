@@ -9,7 +9,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from core.class_names import class_name
+from core.models.class_names import class_name
 from ui.i18n import current_language, t
 
 BLUE, ORANGE, RED = "#4c78a8", "#f58518", "#e45756"

@@ -7,7 +7,6 @@ import re
 import numpy as np
 import streamlit as st
 
-from core.class_names import class_name, search_classes
 from core.data.images import center_crop_resize
 from core.explain.feature_maps import (
     MAX_TOP_K,
@@ -21,6 +20,7 @@ from core.explain.feature_maps import (
 )
 from core.explain.gradcam import GradCam, grad_cam, gradcam_overlay
 from core.explain.heatmaps import colorize, overlay, upscale_factor, upscale_nearest
+from core.models.class_names import class_name, search_classes
 from core.models.classify import softmax, top_k
 from core.models.imagenet import NUM_CLASSES
 from ui.charts import shape_chart

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.safe_paths import FolderError, shared_folders, typed_folder
+from core.data.safe_paths import FolderError, shared_folders, typed_folder
 from ui.i18n import t
 from ui.settings import lab_settings
 

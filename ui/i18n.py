@@ -98,7 +98,7 @@ def widget_words_ui() -> None:
 def learner_class(name: str) -> str:
     """A class of the learner's own model as they read it: a pet breed or species (the bundled pets, Oxford-IIIT
     Pet) in their language, any other name as it was typed."""
-    from core.class_names import breed_name
+    from core.models.class_names import breed_name
 
     lang = current_language()
     return breed_name(name, lang) if breed_name(name, "zh") != name else name

@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.class_names import class_name, search_classes
 from core.data.images import to_png_bytes
 from core.jobs import STOPPED
 from core.models.backbones import get_spec
+from core.models.class_names import class_name, search_classes
 from core.models.imagenet import CAT_CLASSES, class_names
 from core.visualise.opinions import judge_model, second_opinion
 from core.visualise.optimise import IdealConfig, Visualiser, mode_config

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.session_files import discard, new_upload_folder, sweep
+from core.data.session_files import discard, new_upload_folder, sweep
 from ui.i18n import t
 from ui.jobs import the_scheduler
 from ui.session import session_id

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import tensorflow as tf  # Keras 3 runs on TensorFlow here; input gradients need its tape.
 
-from core.classifier import LOG_FLOOR, Classifier
+from core.models.classifier import LOG_FLOOR, Classifier
 from core.models.classify import Prediction, top_k
 from core.models.imagenet import CAT_CLASSES, DOG_CLASSES
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageFilter
 
-from core.classifier import Classifier
+from core.models.classifier import Classifier
 
 
 def jpeg(image: np.ndarray, quality: int = 75) -> np.ndarray:

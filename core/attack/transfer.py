@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from core.attack.survival import outcome_row
-from core.classifier import Classifier
+from core.models.classifier import Classifier
 
 
 def resize_to(image: np.ndarray, size: int) -> np.ndarray:

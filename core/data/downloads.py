@@ -195,7 +195,7 @@ def download_steps(fetch: Callable, should_stop: Callable[[], bool] | None = Non
     Returns (through ``yield from``) what ``fetch`` returned. Closing the generator, or ``should_stop``,
     stops the download at its next chunk.
     """
-    from core.streams import callback_steps
+    from core.transfer.streams import callback_steps
 
     def work(emit, stopped):
         def progress(name, done, total):

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from core.classifier import Classifier
+from core.models.classifier import Classifier
 from core.visualise import image_param
 from core.visualise.regularisers import REGULARISERS, penalties
 from core.visualise.scorers import logits_scorer, probabilities_scorer

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.models import imagenet
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets"
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
 LANGUAGES = ("en", "zh")
 
 
