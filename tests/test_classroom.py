@@ -28,7 +28,7 @@ def _show_every_folder_chooser(at, page: str) -> None:
     if page.endswith("transfer_training.py"):
         at.radio(key="tt_source").set_value("folder").run()
     if page.endswith("adversarial_dog.py"):
-        at.radio(key="adv_where").set_value("A folder of photos").run()
+        at.radio(key="adv_where").set_value("folder").run()
 
 
 @pytest.mark.parametrize("page", PAGES)

@@ -106,7 +106,7 @@ def test_browser_trains_on_a_folder_and_shows_curves_and_confusion(app_url, page
     train = page.get_by_role("button", name="Train")
     expect(train).to_be_enabled(timeout=30_000)
     train.click()
-    expect(page.get_by_text("Validation accuracy")).to_be_visible(timeout=180_000)
+    expect(page.get_by_text("Validation accuracy", exact=True)).to_be_visible(timeout=180_000)
     expect(page.get_by_text("Confusion matrix", exact=False)).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     # The curves figure has the "Loss" and "Accuracy" subplot titles; the heatmap draws class names.
