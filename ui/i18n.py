@@ -79,20 +79,25 @@ def language_switch_ui() -> str:
     return lang
 
 
-# Streamlit draws its file uploader's button ("Upload") and size line ("200MB per file") in English with no
-# option to change them: the button shows the catalogue's word instead, and the size line the translated limit.
+# Streamlit draws its file uploader's button ("Upload") and size line ("200MB per file"), and its camera's buttons
+# ("Take Photo", "Clear photo", the only one with an icon), in English with no option to change them: they show
+# the catalogue's words instead.
 _UPLOADER_CSS = """<style>
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p {{display: none;}}
 [data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"]::after {{content: "{button}";}}
 [data-testid="stFileUploaderDropzoneInstructions"] span {{display: none;}}
 [data-testid="stFileUploaderDropzoneInstructions"] div::after {{content: "{limit}"; font-size: 0.875rem;}}
+[data-testid="stCameraInputButton"] {{font-size: 0;}}
+[data-testid="stCameraInputButton"]::after {{content: "{take}"; font-size: 1rem;}}
+[data-testid="stCameraInputButton"]:has(span, svg)::after {{content: "{clear}";}}
 </style>"""
 
 
 def widget_words_ui() -> None:
-    """Puts this language's words on Streamlit's own widget chrome (the uploader's button and size line)."""
+    """Puts this language's words on Streamlit's own widget chrome (the uploader's and the camera's)."""
     limit = t("widgets.uploader_limit", mb=st.get_option("server.maxUploadSize"))
-    st.html(_UPLOADER_CSS.format(button=t("widgets.uploader_button"), limit=limit))
+    st.html(_UPLOADER_CSS.format(button=t("widgets.uploader_button"), limit=limit, take=t("widgets.camera_take"),
+                                 clear=t("widgets.camera_clear")))
 
 
 def learner_class(name: str) -> str:
