@@ -98,7 +98,8 @@ def rendered_texts(at) -> list[str]:
             visit(child)
 
     visit(at._tree)
-    return [text for text in texts if text.strip()]
+    # a <style> block (the CSS that puts the catalogue's words on Streamlit's own widgets) is not read by anyone
+    return [text for text in texts if text.strip() and not text.lstrip().startswith("<style>")]
 
 
 def _strip_allowed(text: str) -> str:
