@@ -76,12 +76,6 @@ def page_state(key: str, factory: Callable[[], T]) -> T:
     return st.session_state[key]
 
 
-def forget(*keys: str) -> None:
-    """Drops entries (a finished job's leftovers, a replaced result); unknown keys are fine."""
-    for key in keys:
-        st.session_state.pop(key, None)
-
-
 # --- Ideal cat (app_pages/ideal_cat.py, ui/ideal_cat.py) ---
 IDEAL = "ideal_page"
 
