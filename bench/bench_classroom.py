@@ -37,7 +37,7 @@ SESSION_TTL_S = 10
 
 
 def start_server(port: int, steps: int, log: Path) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items() if k != "TRANSFER_LAB_INLINE_JOBS"}
+    env = dict(os.environ)
     env.update(TRANSFER_LAB_MODE="classroom", TRANSFER_LAB_STEP_CAP=str(steps))
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port",
            str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",

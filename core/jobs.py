@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.work.runner import fraction, run  # noqa: F401  re-exported: core.jobs.run(spec, store)
+
 WAITING, RUNNING, DONE, STOPPED, CANCELLED, FAILED = "waiting", "running", "done", "stopped", "cancelled", "failed"
 ACTIVE = (WAITING, RUNNING)
 
@@ -43,6 +45,8 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     keep_records: bool = True
+    spec: Any = None  # a core.work spec: the worker runs run(spec, store, should_stop) instead of steps
+    store: Any = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -124,16 +128,21 @@ class Scheduler:
         self._durations: dict[str, deque] = defaultdict(lambda: deque(maxlen=history))
 
     def submit(self, owner: str, kind: str, label: str, steps: Callable[[], Iterable[Any]],
-               progress: Callable[[Any], float] | None = None, keep_records: bool = True) -> Job:
+               progress: Callable[[Any], float] | None = None, keep_records: bool = True, **spec) -> Job:
         """Queues a job; raises ``Busy`` when this owner already has one waiting or running."""
         with self._lock:
             current = self._active_locked(owner)
             if current is not None:
                 raise Busy(f"'{current.label}' is still {current.state}; stop it or wait for it to finish")
-            job = Job(owner, kind, label, steps, progress, queued_at=self.clock(), keep_records=keep_records)
+            job = Job(owner, kind, label, steps, progress, queued_at=self.clock(), keep_records=keep_records, **spec)
             self._waiting.append(job)
         self._dispatch()
         return job
+
+    def submit_spec(self, owner: str, spec, label: str, store=None, keep_records: bool = True) -> Job:
+        """Queues a job spec (``core.work.specs``): the worker consumes ``run(spec, store, job.stop_requested)``,
+        so Stop reaches the runner, which ends after its current step (or finishes its phase) by itself."""
+        return self.submit(owner, spec.kind, label, None, fraction, keep_records, spec=spec, store=store)
 
     def active(self, owner: str) -> Job | None:
         with self._lock:
@@ -214,7 +223,7 @@ class Scheduler:
     def _run(self, job: Job) -> None:
         state = DONE
         try:
-            iterator = iter(job.steps())
+            iterator = iter(job.steps() if job.spec is None else run(job.spec, job.store, lambda: job.stop_requested))
             for record in iterator:
                 if job.keep_records:
                     job.records.append(record)
@@ -222,6 +231,8 @@ class Scheduler:
                     job.records[:] = [record]
                 if job.stop_requested:
                     state = STOPPED
+                    if job.spec is not None:  # the runner polls the flag and ends (its last record kept)
+                        continue
                     close = getattr(iterator, "close", None)
                     if close is not None:
                         close()
@@ -238,4 +249,4 @@ class Scheduler:
 
     def _end(self, job: Job, state: str) -> None:
         job.state, job.finished_at = state, self.clock()
-        job.steps = None  # the closure may hold models and photos; the records are what the owner keeps
+        job.steps = job.store = None  # the closure may hold models and photos; the records are what the owner keeps

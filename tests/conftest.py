@@ -85,6 +85,17 @@ def no_real_network_unless_marked(request, monkeypatch):
         pytest.fail(f"{REAL_NETWORK} (it tried to build {', '.join(sorted(set(refused)))})", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def inline_jobs(monkeypatch):
+    """Jobs run inside the script run that starts them (AppTest cannot wait for worker threads): the app's
+    scheduler is a ``Scheduler(threaded=False)`` for the test. A real server (browser tests) keeps its threads."""
+    import ui.jobs
+    from core.jobs import Scheduler
+
+    schedulers = {}
+    monkeypatch.setattr(ui.jobs, "scheduler", lambda slots: schedulers.setdefault(slots, Scheduler(slots, False)))
+
+
 @pytest.fixture
 def classroom(monkeypatch, tmp_path):
     """Classroom mode with one shared data folder (``shared/pets``) and, beside it, a folder nobody shared."""
@@ -136,7 +147,6 @@ def open_page(page: str, timeout: float = 240):
     """
     from streamlit.testing.v1 import AppTest
 
-    os.environ["TRANSFER_LAB_INLINE_JOBS"] = "1"  # AppTest cannot wait for worker threads: run jobs in the script
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     return at.switch_page(page).run()
 
@@ -147,11 +157,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def without_inline_jobs(environ) -> dict:
-    """A real server runs jobs in worker threads, whatever AppTest tests set before."""
-    return {k: v for k, v in environ.items() if k != "TRANSFER_LAB_INLINE_JOBS"}
-
-
 @contextlib.contextmanager
 def running_app(log_dir: Path, env: dict | None = None):
     """Runs ``streamlit run app.py`` on a free port (with extra environment) and yields its URL."""
@@ -159,7 +164,7 @@ def running_app(log_dir: Path, env: dict | None = None):
     log = open(log_dir / "server.log", "w")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    environ = {**without_inline_jobs(os.environ), **(env or {})}
+    environ = {**os.environ, **(env or {})}
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environ)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,6 +1,6 @@
 """Tiny stand-ins for the pretrained backbones, with the real specs' layer names, so pages run end to end fast.
 
-``use_mock_backbones(monkeypatch)`` makes ``ui.common.cached_backbone`` build these instead of loading weights,
+``use_mock_backbones(monkeypatch)`` makes ``core.work.shared.backbones`` build these instead of loading weights,
 and clears the process-wide caches before and after, so no other test ever sees a mock (or a real one here).
 """
 
@@ -38,28 +38,26 @@ def mock_backbone(name: str) -> Backbone:
 
 
 def clear_shared_caches() -> None:
-    import ui.common
-    import ui.ideal_cat
+    from core.work import shared
 
-    ui.common.cached_backbone.clear()
+    shared.clear_all()
     # Per-session caches can only be cleared from inside a script run, and every AppTest run is one session.
     from streamlit.testing.v1 import AppTest
 
     AppTest.from_string("import ui.feature_maps as f\nf.photo_features.clear()\nf.photo_gradcam.clear()").run()
-    ui.ideal_cat.cached_visualiser.clear()
-    ui.ideal_cat.result_cache.clear()
 
 
 def use_mock_backbones(monkeypatch) -> None:
     """Every backbone the app loads in this test is a mock; the shared caches start and end empty."""
     import ui.common
     import ui.ideal_cat
+    from core.work import shared
 
     def available():  # two offline Lites, so the second opinion has another network to ask
         return {spec.name: (spec.name in ("efficientnet_lite0", "efficientnet_lite1"), "mock")
                 for spec in list_backbones()}
 
     clear_shared_caches()
-    monkeypatch.setattr(ui.common, "load_backbone", mock_backbone)
+    monkeypatch.setattr(shared, "load_backbone", mock_backbone)
     monkeypatch.setattr(ui.common, "backbone_availability", available)
     monkeypatch.setattr(ui.ideal_cat, "backbone_availability", available)

@@ -8,7 +8,6 @@ helper) is merged; it then replaces ``english_sentences`` below.
 from __future__ import annotations
 
 import json
-import os
 import re
 
 from streamlit.testing.v1 import AppTest
@@ -30,7 +29,6 @@ SENTENCE = re.compile(r"[A-Za-z]{2,}(?:[^A-Za-z\u3400-\u9fff]+[A-Za-z]{2,}){2,}"
 
 
 def _open(lang: str) -> AppTest:
-    os.environ["TRANSFER_LAB_INLINE_JOBS"] = "1"
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["lang"] = lang
     return at.switch_page(PAGE).run()

@@ -21,8 +21,7 @@ PAGES = ("app_pages/home.py", "app_pages/feature_maps.py", "app_pages/ideal_cat.
 
 @pytest.fixture
 def mocked(monkeypatch):
-    """Mock backbones, jobs run inside the script, steps capped so an ideal image takes a moment."""
-    monkeypatch.setenv("TRANSFER_LAB_INLINE_JOBS", "1")
+    """Mock backbones, steps capped so an ideal image takes a moment."""
     monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "4")
     use_mock_backbones(monkeypatch)
     yield

@@ -21,12 +21,12 @@ def mock_lite0() -> backbones.Backbone:
 @contextlib.contextmanager
 def mocked_backbones(monkeypatch):
     """Every backbone load (the page's shared cache, the CLI, fine-tuning's own copy) gets a fresh mock."""
-    import ui.common
+    from core.work import shared
 
     monkeypatch.setattr(backbones, "load_backbone", lambda name="efficientnet_lite0": mock_lite0())
-    monkeypatch.setattr(ui.common, "load_backbone", lambda name="efficientnet_lite0": mock_lite0())
-    ui.common.cached_backbone.clear()
+    monkeypatch.setattr(shared, "load_backbone", lambda name="efficientnet_lite0": mock_lite0())
+    shared.clear_all()
     try:
         yield
     finally:
-        ui.common.cached_backbone.clear()  # never leave the mock in the process-wide cache
+        shared.clear_all()  # never leave the mock in the process-wide caches

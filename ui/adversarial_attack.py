@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 
@@ -29,7 +28,7 @@ from ui.adversarial_charts import top5_chart
 from ui.common import DOG_SAMPLE, photo_input_ui, selected_backbone
 from ui.folders import folder_ui
 from ui.i18n import current_language, t
-from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.jobs import job_ui, start_job, take_finished
 from ui.settings import widget_max
 from ui.state import AttackResult, TrainedModel, adversarial
 
@@ -184,8 +183,7 @@ def attack_ui(photo, victim: Victim, target: Target, config: AttackConfig | None
         job = AttackJob(key, victim, target, config, photo.name, clean)
         label = t("adversarial.job_attack", target=target_label(target, victim.labels))
         if start_job(ATTACK_SLOT, "attack", label, attack_steps(job),
-                     progress=lambda r: r["record"].step / r["job"].config.num_steps, keep_records=False) \
-                and os.environ.get(INLINE) == "1":
+                     progress=lambda r: r["record"].step / r["job"].config.num_steps, keep_records=False):
             finish_attack()
     job_ui(ATTACK_SLOT, live_ui)
     return key

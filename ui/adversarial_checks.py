@@ -6,8 +6,6 @@ so nothing here re-runs the attack or its measurement.
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from core.attack.attack import AttackConfig
@@ -30,16 +28,12 @@ from ui.adversarial_charts import survival_table, sweep_figure, transfer_table
 from ui.common import photo_input_ui
 from ui.folders import folder_ui
 from ui.i18n import t
-from ui.jobs import INLINE, job_of, job_ui, start_job, take_finished
+from ui.jobs import job_of, job_ui, start_job, take_finished
 from ui.settings import widget_max
 from ui.state import AttackResult, SweepResult, TrainedModel, adversarial
 
 SURVIVAL_SLOT, TRANSFER_SLOT, SWEEP_SLOT = "adv_survival", "adv_transfer", "adv_sweep"
 SURVIVAL_IDS = ("none", "jpeg", "resize", "blur")  # the order of core's survival rows
-
-
-def _inline() -> bool:
-    return os.environ.get(INLINE) == "1"
 
 
 def result_attacker(result: AttackResult, trained: TrainedModel | None):
@@ -76,7 +70,7 @@ def survival_ui(trained: TrainedModel | None) -> None:
         attacker = result_attacker(result, trained)
         if attacker is not None and start_job(
                 SURVIVAL_SLOT, "survival", t("adversarial.job_survival"),
-                lambda: iter([(result, settings, survival_rows(attacker, result, settings))])) and _inline():
+                lambda: iter([(result, settings, survival_rows(attacker, result, settings))])):
             finish_survival()
     job_ui(SURVIVAL_SLOT)
     rows = result.survival.get(settings)
@@ -118,7 +112,7 @@ def transfer_ui() -> None:
         # networks are loaded here, in the script run: Streamlit's resource cache is not for worker threads
         attackers = [imagenet_attacker(name) for name in others]
         if start_job(TRANSFER_SLOT, "transfer", t("adversarial.job_transfer"), transfer_steps(result, attackers),
-                     progress=lambda r: r["done"], keep_records=False) and _inline():
+                     progress=lambda r: r["done"], keep_records=False):
             finish_transfer()
     job_ui(TRANSFER_SLOT)
     if result.transfer:
@@ -198,7 +192,7 @@ def sweep_ui(victim, config: AttackConfig | None, target: Target) -> None:
             images = [prepare_for(victim.attacker, victim.backbone, p.image) for p in photos]
             steps = sweep_steps(victim.attacker, images, eps_values, config, target, victim.labels, len(images))
             if start_job(SWEEP_SLOT, "sweep", t("adversarial.job_sweep"), steps, progress=lambda r: r["done"],
-                         keep_records=False) and _inline():
+                         keep_records=False):
                 finish_sweep()
         else:
             st.warning(t("adversarial.sweep_no_photos"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import streamlit as st
 
@@ -12,7 +10,7 @@ from core.models import backbones
 from core.transfer.finetune import FineTuneSettings, estimate_seconds, resolve_precision
 from core.transfer.pipeline import Assembled, Epoch, fine_tune_steps
 from ui.i18n import t
-from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.jobs import job_ui, start_job, take_finished
 from ui.settings import widget_max
 from ui.state import TrainedModel, TransferRun, set_trained, transfer_page
 from ui.transfer_results import history_of, phases_figure
@@ -78,8 +76,7 @@ def start_fine_tune(run: TransferRun, settings: FineTuneSettings) -> None:
         yield from fine_tune_steps(run.report, embedding, settings, should_stop)
 
     if start_job(SLOT, "fine-tune", t("transfer.ft_job_label", number=run.number), kept_steps(make, page.results, SLOT),
-                 progress=lambda r: r.epoch / r.epochs if isinstance(r, Epoch) else 0.0) \
-            and os.environ.get(INLINE) == "1":
+                 progress=lambda r: r.epoch / r.epochs if isinstance(r, Epoch) else 0.0):
         finish_fine_tune()
 
 

@@ -15,24 +15,24 @@ from typing import Any
 import streamlit as st
 
 from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler
+from core.work.store import default_store
 from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
 
 JOBS = "jobs"  # session key: {page slot: Job}
-INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
 POLL_SECONDS = 0.5
 CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
 @st.cache_resource(show_spinner=False)
-def scheduler(slots: int, inline: bool) -> Scheduler:
-    """The one scheduler of this server (per slot count, so a test may ask for another)."""
-    return Scheduler(slots=slots, threaded=not inline)
+def scheduler(slots: int) -> Scheduler:
+    """The one scheduler of this server (per slot count). Tests swap in ``Scheduler(threaded=False)`` (conftest)."""
+    return Scheduler(slots=slots)
 
 
 def the_scheduler() -> Scheduler:
-    return scheduler(lab_settings().heavy_slots, os.environ.get(INLINE) == "1")
+    return scheduler(lab_settings().heavy_slots)
 
 
 @functools.lru_cache(maxsize=1)
@@ -71,11 +71,13 @@ def place_words(ahead: int, seconds: float | None) -> str:
         "jobs.ahead_one_minutes", minutes=minutes)
 
 
-def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any]],
-              progress: Callable[[Any], float] | None = None, keep_records: bool = True) -> Job | None:
+def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any]] | None,
+              progress: Callable[[Any], float] | None = None, keep_records: bool = True, spec=None) -> Job | None:
     """Queues a job for this session; if one is already waiting or running, says which and returns None."""
     try:
-        job = the_scheduler().submit(session_id(), kind, label, steps, progress, keep_records)
+        sched = the_scheduler()
+        job = sched.submit_spec(session_id(), spec, label, default_store(), keep_records) if spec is not None \
+            else sched.submit(session_id(), kind, label, steps, progress, keep_records)
     except Busy as busy:
         running = the_scheduler().active(session_id())
         st.warning(t("jobs.one_at_a_time", label=running.label) if running else t("common.bad_input", problem=busy),
@@ -83,6 +85,11 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
         return None
     st.session_state.setdefault(JOBS, {})[slot] = job
     return job
+
+
+def start_spec(slot: str, spec, label: str, keep_records: bool = True) -> Job | None:
+    """Queues a job spec (``core.work.specs``) for this session, its inputs in the app's store; None if busy."""
+    return start_job(slot, spec.kind, label, None, keep_records=keep_records, spec=spec)
 
 
 def job_of(slot: str) -> Job | None:

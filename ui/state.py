@@ -86,6 +86,7 @@ class IdealPage:
 
     gallery: list = field(default_factory=list)  # ui.ideal_cat.Result, oldest first
     shown: list = field(default_factory=list)  # the latest job's results, side by side
+    target: Any = None  # the latest job's ui.ideal_cat.Target (the images' name in the learner's words)
 
 
 def ideal_page() -> IdealPage:

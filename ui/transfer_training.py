@@ -7,7 +7,6 @@ Stop lets the pipeline end the phase with its best epoch (see ``kept_steps``).
 
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +24,7 @@ from core.transfer.training import HeadSettings
 from ui.common import get_backbone, selected_backbone
 from ui.folders import folder_ui
 from ui.i18n import t
-from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.jobs import job_ui, start_job, take_finished
 from ui.settings import lab_settings, widget_max
 from ui.state import TrainedModel, TransferRun, replacing_loses_work, set_trained, transfer_page
 from ui.transfer_results import curves_figure, history_of, language_key, shown_dataset, task_label
@@ -229,7 +228,7 @@ def start_training(data: DataSettings, head: HeadSettings, own: Dataset | None =
     make = _records(data, dataset, backbone, training_settings(data, head), _cache_for(data.source in ("zip", "own")))
     name = shown_dataset(dataset.name) if dataset else source_label(data.source)
     if start_job(SLOT, "training", t("transfer.job_label", dataset=name), kept_steps(make, page.results, SLOT),
-                 progress=record_fraction) and os.environ.get(INLINE) == "1":
+                 progress=record_fraction):
         finish_training()
 
 

@@ -1,0 +1,75 @@
+"""Every long operation as a value: one frozen spec per kind, holding settings and store keys, never live objects.
+
+A spec is JSON and back exactly (``to_json`` / ``spec_from_json``), pickles as it is, and is what
+``core.work.runner.run`` runs; a run's ``report.json`` carries it, so ``python -m core run`` can reproduce it.
+Inputs (a photo, a learner's model) are ``core.work.store`` keys: content hashes of bytes in the store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import ClassVar
+
+from core.visualise.optimise import IdealConfig
+from core.work.plain import from_plain, to_plain
+from core.work.store import KEY
+
+VERSION = 1
+
+
+def _check_key(name: str, value: str, optional: bool = False) -> None:
+    if (optional and value == "") or (isinstance(value, str) and KEY.match(value)):
+        return
+    raise ValueError(f"{name} must be a store key (64 hex digits){' or empty' if optional else ''}, got {value!r}")
+
+
+def _check_backbone(name: str) -> None:
+    from core.models.backbones import get_spec
+
+    get_spec(name)  # raises ValueError naming the known backbones
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What every kind shares: a ``kind`` name and the JSON round trip."""
+
+    kind: ClassVar[str] = ""
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "version": VERSION, **to_plain(self)}
+
+    def dumps(self) -> str:
+        return json.dumps(self.to_json(), sort_keys=True)
+
+
+@dataclass(frozen=True)
+class IdealJob(Spec):
+    """Ideal cat: each config in turn on ``backbone``'s ImageNet classes, or on the learner's classifier
+    (``model``: the store key of its ``.keras`` bytes; the config's classes are then its class indices)."""
+
+    kind: ClassVar[str] = "ideal"
+    backbone: str
+    configs: tuple[IdealConfig, ...]
+    model: str = ""
+
+    def __post_init__(self):
+        _check_backbone(self.backbone)
+        if not self.configs or not all(isinstance(c, IdealConfig) for c in self.configs):
+            raise ValueError("an ideal-image job needs at least one IdealConfig")
+        _check_key("model", self.model, optional=True)
+
+
+KINDS: dict[str, type[Spec]] = {cls.kind: cls for cls in (IdealJob,)}
+
+
+def spec_from_json(document: dict | str) -> Spec:
+    """The spec ``to_json`` (or a ``report.json``'s ``"spec"``) describes; ValueError names what is wrong."""
+    if isinstance(document, str):
+        document = json.loads(document)
+    if not isinstance(document, dict) or document.get("kind") not in KINDS:
+        raise ValueError(f"a job spec needs a kind, one of {', '.join(KINDS)}")
+    if document.get("version", VERSION) != VERSION:
+        raise ValueError(f"this job spec is version {document.get('version')}; this lab reads version {VERSION}")
+    fields = {k: v for k, v in document.items() if k not in ("kind", "version")}
+    return from_plain(KINDS[document["kind"]], fields)
