@@ -17,6 +17,7 @@ from tests.conftest import ROOT
 
 mock_attackers = test_adversarial_jobs.mock_attackers  # the mock networks' fixtures, shared with the page tests
 mock_networks = test_adversarial_jobs.mock_networks
+shared_mocks = test_adversarial_jobs.shared_mocks
 
 PAGE = "app_pages/adversarial_dog.py"
 CJK = re.compile(r"[\u3400-\u9fff]")

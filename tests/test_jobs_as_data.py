@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from core.attack.attack import AttackConfig
+from core.attack.survival import SurvivalSettings
 from core.visualise.optimise import mode_config
 from core.work import shared
-from core.work.specs import IdealJob, spec_from_json
+from core.work.specs import AttackJob, IdealJob, SurvivalJob, SweepJob, TransferCheckJob, spec_from_json
 from core.work.store import LocalStore, MissingInput, get_array, put_array
 from tests.conftest import open_page
 from tests.mock_backbones import clear_shared_caches, use_mock_backbones
@@ -25,6 +27,10 @@ def specs() -> list:
     return [
         IdealJob("efficientnet_lite1", (mode_config("naive", classes=(281, 284), steps=32, size=160, seed=7, blur=2.5),
                                         mode_config("recognisable", classes=(281, 284), step_cap=16)), KEY),
+        AttackJob("", KEY, AttackConfig("fgsm", eps=3, target=(), random_start=True, seed=5), "cd" * 32),
+        SurvivalJob("efficientnet_lite2", KEY, 208, (281, 285), SurvivalSettings(40, 0.55, 1.5)),
+        TransferCheckJob(("efficientnet_lite1", "efficientnet_lite2"), KEY, "cd" * 32, ()),
+        SweepJob("efficientnet_lite0", (KEY, "cd" * 32), (0, 2, 16), AttackConfig(step_size=1), "ef" * 32),
     ]
 
 
@@ -143,3 +149,36 @@ def test_should_stop_ends_the_ideal_job_after_its_current_step_and_keeps_the_par
     records = list(run(job, should_stop=lambda: True))
     assert len(records) == 1 and records[0].images[0].step == 8 and records[0].fraction == pytest.approx(8 / 128)
     assert shared.ideal_results.peek(("efficientnet_lite0", job.configs[0])) is None  # a partial image is not shared
+
+
+def test_the_page_and_the_cli_make_the_same_adversarial_image_from_the_same_spec(tmp_path, monkeypatch, capsys):
+    from core.cli import build_parser, main
+    from core.cli.attack import attack_job
+    from core.work.store import default_store
+    from tests.test_adversarial_jobs import _attacked
+
+    shared.clear_all()
+    shared.attackers("efficientnet_lite0", _tiny_attacker)  # the page and the CLI attack the same tiny network
+    monkeypatch.setattr("ui.adversarial_checks.other_available_backbones", lambda current: [])
+    try:
+        page = _attacked(eps=4).session_state["adversarial"].result
+        photo = tmp_path / "dog.png"
+        Image.fromarray(get_array(default_store(), page.spec.photo)).save(photo)
+        args = ["attack", str(photo), "--target", "284", "--eps", "4", "--steps", "3", "--out", str(tmp_path / "cli")]
+        assert attack_job(build_parser().parse_args(args), default_store()) == page.spec
+        assert main(args) == 0
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "cli" / "adversarial.png")), page.adversarial)
+        (tmp_path / "spec.json").write_text(page.spec.dumps())
+        assert main(["run", str(tmp_path / "spec.json"), "--json", "--out", str(tmp_path / "run")]) == 0
+        last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+        assert last["step"] == 3 and last["success"] == bool(page.measured["success"])
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "run" / "adversarial.png")), page.adversarial)
+    finally:
+        shared.clear_all()
+
+
+def _tiny_attacker():
+    from core.attack.attack import Attacker
+    from tests.conftest import make_tiny_model
+
+    return Attacker(make_tiny_model(1000, 32, 0), "logits", None, name="Tiny32").warm_up()

@@ -116,6 +116,8 @@ class AttackResult:
     measured: dict | None = None
     survival: dict = field(default_factory=dict)  # SurvivalSettings -> rows
     transfer: list | None = None  # rows, once the other networks were asked
+    model: str = ""  # the store key of the learner's classifier it attacked; "" for an ImageNet backbone
+    spec: Any = None  # the core.work.specs.AttackJob that made it (python -m core run reproduces it)
 
 
 @dataclass(eq=False)
@@ -137,6 +139,7 @@ class AdversarialState:
     result: AttackResult | None = None
     sweep: SweepResult | None = None
     seen: dict = field(default_factory=dict)  # (digest, network, backbone) -> the clean photo's top prediction
+    made_for: dict = field(default_factory=dict)  # job slot -> what its running job was started for
 
 
 def adversarial() -> AdversarialState:

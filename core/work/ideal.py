@@ -97,6 +97,6 @@ def _visualiser(job: IdealJob, store: Store):
     def make():
         from core.visualise.optimise import Visualiser
 
-        return Visualiser(shared.learner_model(store, job.model), outputs="probabilities", name="your classifier")
+        return Visualiser(shared.learner_model(store, job.model)[0], outputs="probabilities", name="your classifier")
 
     return shared.learner_derived(("visualiser", job.model), make)

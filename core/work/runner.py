@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from core.work.specs import Spec
 from core.work.store import Store, default_store
 
-RUNNERS = {"ideal": "core.work.ideal"}
+RUNNERS = {"ideal": "core.work.ideal", "attack": "core.work.adversarial", "survival": "core.work.adversarial",
+           "transfer": "core.work.adversarial", "sweep": "core.work.adversarial"}
 
 
 def run(spec: Spec, store: Store | None = None, should_stop: Callable[[], bool] | None = None) -> Iterator:

@@ -95,12 +95,13 @@ learner_models: Shared = Shared(8)
 learner_derived: Shared = Shared(16)
 
 
-def learner_model(store, key: str):
-    """The learner's classifier stored under ``key`` (loaded in Keras safe mode the first time)."""
+def learner_model(store, key: str) -> tuple:
+    """The learner's classifier stored under ``key`` and its class names (loaded in Keras safe mode once)."""
     def load():
         from core.transfer.loading import load_model_bytes
 
-        return load_model_bytes(store.get(key))[0]
+        model, classes = load_model_bytes(store.get(key))
+        return model, tuple(classes)
 
     return learner_models(key, load)
 
@@ -111,7 +112,7 @@ def store_model(store, model, classes) -> str:
     from core.transfer.export import keras_bytes
 
     key = store.put(keras_bytes(model, classes))
-    learner_models.put(key, model)
+    learner_models.put(key, (model, tuple(classes)))
     return key
 
 
@@ -119,3 +120,17 @@ def clear_all() -> None:
     """Forgets every shared object (tests; a process that changes backbones' weights files)."""
     for cache in (backbones, visualisers, attackers, ideal_results, learner_models, learner_derived):
         cache.clear()
+
+
+def attacker_for(store, backbone: str, model: str = ""):
+    """The attacker of an ImageNet backbone, or of the learner's classifier stored under ``model``."""
+    if not model:
+        return attackers(backbone)
+
+    def make():
+        from core.attack.attack import Attacker
+
+        classifier, classes = learner_model(store, model)
+        return Attacker(classifier, "probabilities", classes, name="your classifier").warm_up()
+
+    return learner_derived(("attacker", model), make)

@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import ClassVar
 
+from core.attack.attack import AttackConfig
+from core.attack.survival import SurvivalSettings
 from core.visualise.optimise import IdealConfig
 from core.work.plain import from_plain, to_plain
 from core.work.store import KEY
@@ -60,7 +62,88 @@ class IdealJob(Spec):
         _check_key("model", self.model, optional=True)
 
 
-KINDS: dict[str, type[Spec]] = {cls.kind: cls for cls in (IdealJob,)}
+def _check_victim(backbone: str, model: str) -> None:
+    """An ImageNet backbone, or the learner's classifier (``model``) whose backbone may be unknown ("")."""
+    _check_key("model", model, optional=True)
+    if backbone or not model:
+        _check_backbone(backbone)
+
+
+@dataclass(frozen=True)
+class AttackJob(Spec):
+    """Adversarial dog's attack on one photo (``photo``: the store key of its pixels, ``.npy``) against
+    ``backbone``'s ImageNet classes or the learner's classifier (``model``; its backbone names the crop)."""
+
+    kind: ClassVar[str] = "attack"
+    backbone: str
+    photo: str
+    config: AttackConfig
+    model: str = ""
+
+    def __post_init__(self):
+        _check_victim(self.backbone, self.model)
+        _check_key("photo", self.photo)
+
+
+@dataclass(frozen=True)
+class SurvivalJob(Spec):
+    """JPEG, resize and blur applied to an adversarial image (``image``: store key): does the attack survive?"""
+
+    kind: ClassVar[str] = "survival"
+    backbone: str
+    image: str
+    clean_top: int
+    target: tuple[int, ...]
+    settings: SurvivalSettings = SurvivalSettings()
+    model: str = ""
+
+    def __post_init__(self):
+        _check_victim(self.backbone, self.model)
+        _check_key("image", self.image)
+
+
+@dataclass(frozen=True)
+class TransferCheckJob(Spec):
+    """The adversarial image (and its clean photo, both store keys) shown to other ImageNet networks."""
+
+    kind: ClassVar[str] = "transfer"
+    backbones: tuple[str, ...]
+    clean: str
+    adversarial: str
+    target: tuple[int, ...]
+
+    def __post_init__(self):
+        if not self.backbones:
+            raise ValueError("a transfer check needs at least one other network")
+        for name in self.backbones:
+            _check_backbone(name)
+        _check_key("clean", self.clean)
+        _check_key("adversarial", self.adversarial)
+
+
+@dataclass(frozen=True)
+class SweepJob(Spec):
+    """The attack's success rate at each budget in ``eps`` over photos (store keys of their pixels)."""
+
+    kind: ClassVar[str] = "sweep"
+    backbone: str
+    photos: tuple[str, ...]
+    eps: tuple[int, ...]
+    config: AttackConfig
+    model: str = ""
+
+    def __post_init__(self):
+        _check_victim(self.backbone, self.model)
+        if not self.photos or not self.eps:
+            raise ValueError("a sweep needs at least one photo and one epsilon")
+        for key in self.photos:
+            _check_key("photos", key)
+        if any(not 0 <= e <= 255 for e in self.eps):
+            raise ValueError(f"epsilon values must be from 0 to 255, got {self.eps}")
+
+
+KINDS: dict[str, type[Spec]] = {cls.kind: cls for cls in (IdealJob, AttackJob, SurvivalJob, TransferCheckJob,
+                                                          SweepJob)}
 
 
 def spec_from_json(document: dict | str) -> Spec:
