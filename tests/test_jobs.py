@@ -235,3 +235,14 @@ def test_a_classroom_server_leaves_one_core_to_its_own_threads():
             "tf.config.threading.get_intra_op_parallelism_threads())")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.stdout.split() == ["None", "3", "3"], out.stderr[-2000:]
+
+
+def test_the_shared_scheduler_is_one_per_process_whoever_asks_first():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.jobs import shared_scheduler
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: shared_scheduler(3), range(32)))
+    assert all(s is got[0] for s in got) and got[0].slots == 3
+    assert shared_scheduler(3, threaded=False) is not got[0]

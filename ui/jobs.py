@@ -14,25 +14,21 @@ from typing import Any
 
 import streamlit as st
 
-from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler
+from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler, shared_scheduler
 from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
 
 JOBS = "jobs"  # session key: {page slot: Job}
+ANNOUNCED = "jobs_announced"  # session key: {page slot: the finished Job the page was rerun for}
 INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
 POLL_SECONDS = 0.5
 CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
-@st.cache_resource(show_spinner=False)
-def scheduler(slots: int, inline: bool) -> Scheduler:
-    """The one scheduler of this server (per slot count, so a test may ask for another)."""
-    return Scheduler(slots=slots, threaded=not inline)
-
-
 def the_scheduler() -> Scheduler:
-    return scheduler(lab_settings().heavy_slots, os.environ.get(INLINE) == "1")
+    """The one scheduler of this server (core.jobs.shared_scheduler, out of reach of ``clear_cache``)."""
+    return shared_scheduler(lab_settings().heavy_slots, threaded=os.environ.get(INLINE) != "1")
 
 
 @functools.lru_cache(maxsize=1)
@@ -95,6 +91,7 @@ def take_finished(slot: str) -> Job | None:
     if job is None or not job.finished:
         return None
     del st.session_state[JOBS][slot]
+    st.session_state.get(ANNOUNCED, {}).pop(slot, None)
     if job.state == FAILED:
         st.error(t("jobs.failed", label=job.label, error=job.error))
     elif job.state == CANCELLED:
@@ -103,18 +100,37 @@ def take_finished(slot: str) -> Job | None:
 
 
 def job_ui(slot: str, render: Callable[[Job], None] | None = None) -> None:
-    """Place in the queue with Cancel, or live progress with Stop; polls while the job is active."""
+    """Place in the queue with Cancel, or live progress with Stop; polls while the job is active.
+
+    A job that ended before this call (a cached result, an instant failure, a cancel: it can end between
+    ``start_job`` and here) makes the page run once more, so the page's ``take_finished`` shows it now."""
     job = job_of(slot)
-    if job is None or job.finished:
+    if job is None:
+        return
+    if job.finished:
+        _hand_over(slot, job)
         return
     every = CLASSROOM_POLL_SECONDS if lab_settings().classroom else POLL_SECONDS
     st.fragment(run_every=every)(_job_status)(slot, render)
 
 
+def _hand_over(slot: str, job: Job) -> None:
+    """Reruns the whole page once per finished job, whose ``take_finished`` then hands the job over; a page that
+    takes its job later in the same run (after ``job_ui``) costs one extra run, never a loop."""
+    announced = st.session_state.setdefault(ANNOUNCED, {})
+    if announced.get(slot) is job:
+        return
+    announced[slot] = job
+    st.rerun(scope="app")
+
+
 def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
     job = job_of(slot)
-    if job is None or job.finished:
-        st.rerun(scope="app")  # the page takes the result
+    if job is None:
+        st.rerun(scope="app")
+    if job.finished:
+        _hand_over(slot, job)  # the page takes the result
+        return
     if job.state == WAITING:
         sched = the_scheduler()
         st.info(t("jobs.waiting", label=job.label, place=place_words(sched.ahead(job), sched.estimate_wait(job))))
