@@ -93,7 +93,8 @@ def inline_jobs(monkeypatch):
     from core.jobs import Scheduler
 
     schedulers = {}
-    monkeypatch.setattr(ui.jobs, "scheduler", lambda slots: schedulers.setdefault(slots, Scheduler(slots, False)))
+    monkeypatch.setattr(ui.jobs, "shared_scheduler",
+                        lambda slots, threaded=True: schedulers.setdefault(slots, Scheduler(slots, threaded=False)))
 
 
 @pytest.fixture
