@@ -12,9 +12,22 @@ from PIL import Image
 
 from core.attack.attack import AttackConfig
 from core.attack.survival import SurvivalSettings
+from core.transfer.finetune import FineTuneSettings
+from core.transfer.pipeline import DataSettings
+from core.transfer.training import HeadSettings
 from core.visualise.optimise import mode_config
 from core.work import shared
-from core.work.specs import AttackJob, IdealJob, SurvivalJob, SweepJob, TransferCheckJob, spec_from_json
+from core.work.specs import (
+    AttackJob,
+    FineTuneJob,
+    IdealJob,
+    OwnClass,
+    SurvivalJob,
+    SweepJob,
+    TrainJob,
+    TransferCheckJob,
+    spec_from_json,
+)
 from core.work.store import LocalStore, MissingInput, get_array, put_array
 from tests.conftest import open_page
 from tests.mock_backbones import clear_shared_caches, use_mock_backbones
@@ -31,7 +44,15 @@ def specs() -> list:
         SurvivalJob("efficientnet_lite2", KEY, 208, (281, 285), SurvivalSettings(40, 0.55, 1.5)),
         TransferCheckJob(("efficientnet_lite1", "efficientnet_lite2"), KEY, "cd" * 32, ()),
         SweepJob("efficientnet_lite0", (KEY, "cd" * 32), (0, 2, 16), AttackConfig(step_size=1), "ef" * 32),
+        TRAIN,
+        TrainJob("efficientnet_lite2", DataSettings("oxford-pets", task="breeds", per_class=20, official_split=True)),
+        FineTuneJob(TRAIN, FineTuneSettings(blocks=1, epochs=2, learning_rate=3e-6, augment=False), KEY),
     ]
+
+
+TRAIN = TrainJob("efficientnet_lite1", DataSettings("own", task="folders", val_fraction=0.25, seed=9, views=4),
+                 HeadSettings(3e-4, 7, 16, 0.1, 64, 0.2, 2), FineTuneSettings(blocks=1, devices=("/gpu:0", "/gpu:1")),
+                 (OwnClass("tabby", (KEY, "cd" * 32), ("a.jpg", "b.png")), OwnClass("猫", (KEY,), ("c.jpg",))), "mine")
 
 
 @pytest.mark.parametrize("spec", specs(), ids=lambda s: s.kind)
@@ -182,3 +203,49 @@ def _tiny_attacker():
     from tests.conftest import make_tiny_model
 
     return Attacker(make_tiny_model(1000, 32, 0), "logits", None, name="Tiny32").warm_up()
+
+
+def test_the_report_a_learner_downloads_reruns_to_the_same_model_with_python_m_core_run(
+        shared_data, tmp_path, monkeypatch, capsys):
+    import io
+    import zipfile
+
+    from core.cli import build_parser, main
+    from core.cli.train import train_job
+    from tests.transfer_mocks import mocked_backbones
+
+    photos = _pets_folder(shared_data, tmp_path)
+    with mocked_backbones(monkeypatch):
+        at = open_page("app_pages/transfer_training.py")
+        at.radio(key="tt_source").set_value("folder").run()
+        at.text_input(key="tt_folder").input(str(photos)).run()
+        at.number_input(key="tt_epochs").set_value(4).run()
+        at.button(key="tt_train").click().run()
+        at.button(key="tt_make_bundle").click().run()
+        assert not at.exception, at.exception
+        bundle = zipfile.ZipFile(io.BytesIO(at.session_state["trained_model"].caches["bundle"]))
+        report = json.loads(bundle.read("transfer_lab_model/report.json"))
+        args = ["train", "--data", str(photos), "--task", "folders", "--epochs", "4", "--views", "4",
+                "--out", str(tmp_path / "cli" / "model.keras")]
+        assert train_job(build_parser().parse_args(args)).to_json() == report["spec"]
+        (tmp_path / "report.json").write_text(json.dumps(report))
+        capsys.readouterr()
+        assert main(["run", str(tmp_path / "report.json"), "--json", "--out", str(tmp_path / "again")]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["record"] for line in lines[-2:]] == ["evaluated", "assembled"]
+    assert lines[-1]["val_accuracy"] == pytest.approx(report["val_accuracy"])
+    assert lines[-1]["history"]["val_loss"] == pytest.approx(report["history"]["val_loss"], abs=1e-6)
+    again = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert again["confusion"] == report["confusion"] and again["spec"] == report["spec"]
+
+
+def _pets_folder(shared_data, tmp_path):
+    """Six Bengal cats and six beagles in class folders."""
+    import shutil
+
+    root = tmp_path / "pets"
+    for name, pattern in (("cat", "cat/Bengal_*.jpg"), ("dog", "dog/beagle_*.jpg")):
+        (root / name).mkdir(parents=True)
+        for photo in sorted((shared_data / "pets-mini").glob(pattern))[:6]:
+            shutil.copy(photo, root / name)
+    return root

@@ -13,12 +13,13 @@ import streamlit as st
 
 from core.data.datasets import Dataset, Sample, local_datasets
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.work.training import listed_dataset
 from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.folders import folder_ui
 from ui.i18n import LANGUAGES, learner_class, t, translate
 from ui.state import transfer_page
 from ui.transfer_results import language_key, task_label
-from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
+from ui.transfer_training import DATA_ERRORS
 from ui.uploads import limits_help
 
 RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
@@ -144,7 +145,7 @@ def _pick_dataset_ui() -> Dataset | None:
     if not location:
         return None
     try:
-        return open_dataset_cached(location, task, folder_stamp(location))
+        return listed_dataset(location, task)
     except DATA_ERRORS as exc:
         st.error(t("own_classes.data_error", problem=str(exc)), icon="🚫")
         return None

@@ -158,6 +158,7 @@ class TransferRun:
     report: Any  # core.transfer.pipeline.TrainingReport; fine-tuning replaces it with one that has fine_tune set
     dataset: str
     task: str
+    spec: Any = None  # the core.work.specs.TrainJob that made it (in report.json: python -m core run redoes it)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -174,12 +175,10 @@ class TransferPage:
 
     runs: list[TransferRun] = field(default_factory=list)
     own_classes: list[dict] = field(default_factory=list)  # {"id", "name", "shots": [Photo], "uploads_taken"}
-    private_caches: dict = field(default_factory=dict)  # embeddings of uploaded photos, never on disk
     zip_dir: tuple | None = None  # (upload file id, dataset root, folder) of the extracted .zip
     loaded_id: tuple = ()
     loaded_message: str = ""
     confirm: str = ""  # "train" or "load" while the learner is asked before losing a fine-tuned model
-    results: dict = field(default_factory=dict)  # job slot -> its final record (a Stop's too), from the job's thread
     note: str = ""  # one message key to show once after a run ended (e.g. stopped during extraction)
 
 

@@ -34,6 +34,7 @@ def load_spec(path: str):
 
 def run(args) -> int:
     """Runs the spec with the one runner; JSON lines on stdout with ``--json``, progress on stderr otherwise."""
+    from core.work.runner import as_json, result_files
     from core.work.runner import run as run_job
     from core.work.store import LocalStore, MissingInput, default_store
 
@@ -42,13 +43,16 @@ def run(args) -> int:
     last = None
     try:
         for last in run_job(spec, store):
-            line = json.dumps(last.as_json())
-            print(line, flush=True) if args.json else progress(line)
+            line = json.dumps(as_json(last))
+            if args.json:
+                print(line, flush=True)
+            else:
+                progress(line)
     except MissingInput as exc:
         progress(f"error: {exc}")
         return 2
     if args.out and last is not None:
-        _write(last.files() if hasattr(last, "files") else {}, Path(args.out))
+        _write(result_files(last, spec), Path(args.out))
     return 0
 
 

@@ -13,7 +13,8 @@ from core.work.specs import Spec
 from core.work.store import Store, default_store
 
 RUNNERS = {"ideal": "core.work.ideal", "attack": "core.work.adversarial", "survival": "core.work.adversarial",
-           "transfer": "core.work.adversarial", "sweep": "core.work.adversarial"}
+           "transfer": "core.work.adversarial", "sweep": "core.work.adversarial", "train": "core.work.training",
+           "fine-tune": "core.work.training"}
 
 
 def run(spec: Spec, store: Store | None = None, should_stop: Callable[[], bool] | None = None) -> Iterator:
@@ -26,5 +27,28 @@ def run(spec: Spec, store: Store | None = None, should_stop: Callable[[], bool] 
 
 
 def fraction(record) -> float:
-    """How far a job is by its latest record (every record has ``fraction``; 0 when one does not say)."""
-    return float(getattr(record, "fraction", 0.0) or 0.0)
+    """How far a job is by its latest record: training's records by their stage (``core.work.training``),
+    the others by their ``fraction``."""
+    from core.work.training import training_fraction
+
+    share = training_fraction(record)
+    return float(share if share is not None else getattr(record, "fraction", 0.0) or 0.0)
+
+
+def as_json(record) -> dict:
+    """A record as one JSON line (``python -m core run --json``): its own ``as_json``, or training's."""
+    if hasattr(record, "as_json"):
+        return record.as_json()
+    from core.work.training import record_json
+
+    return record_json(record)
+
+
+def result_files(record, spec) -> dict[str, bytes]:
+    """The files of a final record (images as PNG, a trained model's bundle); none for a partial one."""
+    if hasattr(record, "files"):
+        return record.files()
+    from core.transfer.pipeline import Assembled
+    from core.work.training import result_files as bundle
+
+    return bundle(record, spec) if isinstance(record, Assembled) else {}

@@ -55,6 +55,10 @@ class Shared(Generic[T]):
         with self._lock:
             self._cache[key] = value
 
+    def values(self) -> list[T]:
+        with self._lock:
+            return list(self._cache.values())
+
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
@@ -93,6 +97,13 @@ ideal_results: Shared = Shared(64)
 # to the session that stored the model; the bound keeps a classroom's models from piling up.
 learner_models: Shared = Shared(8)
 learner_derived: Shared = Shared(16)
+# Datasets as listed by (source, task, folder stamp): file names and labels only, read-only (a run limits a copy).
+datasets: Shared = Shared(8)
+# Embeddings of uploaded photos by (embedder, photo set): memory only, never the shared disk cache; the same
+# photos trained again compute nothing. Keyed by content, so only that photo set's owner can ask for it.
+private_embeddings: Shared = Shared(16)
+# Finished head-only runs by their head's store key, so fine-tuning one in this process starts at once.
+runs: Shared = Shared(8)
 
 
 def learner_model(store, key: str) -> tuple:
@@ -118,7 +129,8 @@ def store_model(store, model, classes) -> str:
 
 def clear_all() -> None:
     """Forgets every shared object (tests; a process that changes backbones' weights files)."""
-    for cache in (backbones, visualisers, attackers, ideal_results, learner_models, learner_derived):
+    for cache in (backbones, visualisers, attackers, ideal_results, learner_models, learner_derived, datasets,
+                  private_embeddings, runs):
         cache.clear()
 
 

@@ -13,6 +13,9 @@ from typing import ClassVar
 
 from core.attack.attack import AttackConfig
 from core.attack.survival import SurvivalSettings
+from core.transfer.finetune import FineTuneSettings
+from core.transfer.pipeline import DataSettings, TrainingSettings
+from core.transfer.training import HeadSettings
 from core.visualise.optimise import IdealConfig
 from core.work.plain import from_plain, to_plain
 from core.work.store import KEY
@@ -142,8 +145,66 @@ class SweepJob(Spec):
             raise ValueError(f"epsilon values must be from 0 to 255, got {self.eps}")
 
 
+@dataclass(frozen=True)
+class OwnClass:
+    """One of the learner's own classes: its name and its photos (store keys of their pixels, and file names)."""
+
+    name: str
+    photos: tuple[str, ...]
+    names: tuple[str, ...]
+
+    def __post_init__(self):
+        if len(self.photos) != len(self.names):
+            raise ValueError(f"class {self.name!r} has {len(self.photos)} photos but {len(self.names)} names")
+        for key in self.photos:
+            _check_key("photos", key)
+
+
+@dataclass(frozen=True)
+class TrainJob(Spec):
+    """Transfer training: the photos (``data``; the learner's own classes in ``own``, source ``"own"``), the head,
+    and optionally fine-tuning, on ``backbone``. A dataset not on this computer is downloaded first.
+    ``name``: the dataset's name as the learner reads it ("" for the dataset's own)."""
+
+    kind: ClassVar[str] = "train"
+    backbone: str
+    data: DataSettings
+    head: HeadSettings = HeadSettings()
+    fine_tune: FineTuneSettings | None = None
+    own: tuple[OwnClass, ...] = ()
+    name: str = ""
+
+    def __post_init__(self):
+        _check_backbone(self.backbone)
+        if (self.data.source == "own") != bool(self.own):
+            raise ValueError("the learner's own classes go with source 'own', and only with it")
+        if self.own and len(self.own) < 2:
+            raise ValueError("training needs at least 2 classes")
+
+    @property
+    def training(self) -> TrainingSettings:
+        """The pipeline's settings: the split's and the head's, under the data's one seed."""
+        data = self.data
+        return TrainingSettings(views=data.views, val_fraction=data.val_fraction, seed=data.seed,
+                                official_split=data.official_split, head=self.head, fine_tune=self.fine_tune)
+
+
+@dataclass(frozen=True)
+class FineTuneJob(Spec):
+    """Fine-tuning after a head-only run: ``train`` is that run's spec and ``head`` the store key of its trained
+    head (``.keras``); the top ``settings.blocks`` of a backbone copy of this job's own are unfrozen."""
+
+    kind: ClassVar[str] = "fine-tune"
+    train: TrainJob
+    settings: FineTuneSettings
+    head: str
+
+    def __post_init__(self):
+        _check_key("head", self.head)
+
+
 KINDS: dict[str, type[Spec]] = {cls.kind: cls for cls in (IdealJob, AttackJob, SurvivalJob, TransferCheckJob,
-                                                          SweepJob)}
+                                                          SweepJob, TrainJob, FineTuneJob)}
 
 
 def spec_from_json(document: dict | str) -> Spec:
