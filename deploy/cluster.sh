@@ -71,9 +71,10 @@ start_replicas() {
   local i port cookie; cookie=$(secret cookie.secret)
   for i in $(seq 1 "$REPLICAS"); do
     port=$((FIRST_REPLICA_PORT + i - 1))
-    TRANSFER_LAB_MODE=classroom TRANSFER_LAB_REPLICA="replica-$i" \
+    # The same cookie secret on every replica (Streamlit takes it from the environment, not the CLI).
+    TRANSFER_LAB_MODE=classroom TRANSFER_LAB_REPLICA="replica-$i" STREAMLIT_SERVER_COOKIE_SECRET="$cookie" \
       spawn "replica-$i" "$RUN/replica-$i.log" "$PY" -m streamlit run app.py --server.port "$port" \
-      --server.address 127.0.0.1 --server.headless true --server.cookieSecret "$cookie" \
+      --server.address 127.0.0.1 --server.headless true \
       --browser.gatherUsageStats false --server.fileWatcherType none
   done
   for i in $(seq 1 "$REPLICAS"); do
