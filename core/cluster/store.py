@@ -7,9 +7,11 @@ embedding cache's second level: the local disk stays first, a photo one worker e
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 
 import numpy as np
+from redis.exceptions import RedisError
 
 from core.cluster import PREFIX
 
@@ -41,22 +43,29 @@ class RedisStore:
 
 
 class RedisEmbeddings:
-    """Embeddings keyed exactly as the disk cache keys them: (embedder key, photo digest) -> float32 row."""
+    """Embeddings keyed exactly as the disk cache keys them: (cache folder, photo digest) -> (row, dHash).
+    A value is the float32 row followed by the dHash as 8 bytes."""
 
     def __init__(self, connection, max_age: int = 7 * DAY):
         self.redis, self.max_age = connection, max_age
 
-    def _name(self, embedder_key: str, digest: str) -> str:
-        return f"{PREFIX}emb:{embedder_key}:{digest}"
+    def _name(self, cache_key: str, digest: str) -> str:
+        return f"{PREFIX}emb:{cache_key}:{digest}"
 
-    def get_many(self, embedder_key: str, digests: list[str]) -> dict[str, np.ndarray]:
+    def get_many(self, cache_key: str, digests: list[str]) -> dict[str, tuple[np.ndarray, int]]:
         if not digests:
             return {}
-        raw = self.redis.mget([self._name(embedder_key, d) for d in digests])
-        return {d: np.frombuffer(r, dtype=np.float32).copy() for d, r in zip(digests, raw) if r is not None}
+        try:
+            raw = self.redis.mget([self._name(cache_key, d) for d in digests])
+        except RedisError:  # the shared level is a speed-up: without Redis this machine computes them
+            return {}
+        return {d: (np.frombuffer(r[:-8], dtype=np.float32).copy(), int.from_bytes(r[-8:], "little"))
+                for d, r in zip(digests, raw) if r is not None}
 
-    def put_many(self, embedder_key: str, rows: dict[str, np.ndarray]) -> None:
+    def put_many(self, cache_key: str, rows: dict[str, tuple[np.ndarray, int]]) -> None:
         pipe = self.redis.pipeline()
-        for digest, row in rows.items():
-            pipe.set(self._name(embedder_key, digest), np.asarray(row, np.float32).tobytes(), ex=self.max_age)
-        pipe.execute()
+        for digest, (row, dhash) in rows.items():
+            value = np.asarray(row, np.float32).tobytes() + int(dhash).to_bytes(8, "little")
+            pipe.set(self._name(cache_key, digest), value, ex=self.max_age)
+        with contextlib.suppress(RedisError):
+            pipe.execute()
