@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import fakeredis
 import numpy as np
-import pytest
 
-from core.cluster.store import RedisEmbeddings, RedisStore
-
-
-def test_a_blob_comes_back_by_its_content_key_and_its_expiry_is_renewed_when_read():
-    redis = fakeredis.FakeRedis()
-    store = RedisStore(redis, max_age=100)
-    key = store.put(b"photo bytes")
-    assert key == store.put(b"photo bytes") and len(key) == 64
-    redis.expire("tl:blob:" + key, 5)
-    assert store.get(key) == b"photo bytes"
-    assert redis.ttl("tl:blob:" + key) > 50
-
-
-def test_a_missing_blob_is_a_lookup_error_naming_the_key():
-    with pytest.raises(LookupError, match="ab" * 32):
-        RedisStore(fakeredis.FakeRedis()).get("ab" * 32)
+from core.cluster.store import RedisEmbeddings
 
 
 def test_embeddings_one_worker_wrote_are_hits_for_another():
