@@ -25,6 +25,7 @@ from core.models.backbones import (
 from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import it from here
 from ui.errors import photo_problem
 from ui.i18n import t
+from ui.settings import lab_settings
 from ui.uploads import limits_help, within_limits
 
 BACKBONE_KEY = "backbone"
@@ -86,22 +87,25 @@ def backbone_picker_ui() -> str:
         t("widgets.backbone"), usable, key=BACKBONE_KEY, format_func=shown.get,
         help=t("widgets.backbone_help"),
     )
+    classroom = lab_settings().classroom  # learners never start a download: the teacher runs the command
     with st.sidebar.expander(t("widgets.offline_title")):
         for spec in list_backbones():
             ok = status[spec.name][0]
-            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {offline_words(spec, ok)}")
-            if not ok and spec.family == "keras_applications":
+            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {offline_words(spec, ok, classroom)}")
+            if not ok and spec.family == "keras_applications" and not classroom:
                 _download_button(spec)
     return st.session_state[BACKBONE_KEY]
 
 
-def offline_words(spec, ok: bool) -> str:
+def offline_words(spec, ok: bool, classroom: bool = False) -> str:
     """Whether a backbone works offline and, if not, how to get it, in the learner's language (core's
     ``availability`` reason is the CLI's English)."""
     if ok:
         return t("widgets.offline_yes")
     if spec.family == "keras_applications":
-        return t("widgets.offline_needs_download", command=f"python -m core download-weights {spec.name}")
+        command = f"python -m core download-weights {spec.name}"
+        return t("widgets.offline_ask_teacher", command=command) if classroom else t(
+            "widgets.offline_needs_download", command=command)
     return t("widgets.offline_needs_package", package=spec.weights_file.split(":")[0].replace("_", "-"))
 
 

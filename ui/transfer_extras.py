@@ -52,7 +52,7 @@ def try_it_ui() -> None:
         return
     names = [learner_class(c) for c in model.classes]
     explain = _gradcam(model)
-    for photo, row in zip(photos, probs):
+    for index, (photo, row) in enumerate(zip(photos, probs)):
         left, right = st.columns([1, 2])
         best = int(np.argmax(row))
         if explain is None:
@@ -63,7 +63,7 @@ def try_it_ui() -> None:
             left.image(overlay, width="stretch",
                        caption=t("transfer.gradcam_caption", name=photo.name, predicted=names[best]))
         right.plotly_chart(top_k_chart(top_k(row, min(5, len(names)), names), t("transfer.your_model")),
-                           width="stretch", key=f"try_{photo.digest}_{model.run}")
+                           width="stretch", key=f"try_{index}_{photo.name}_{model.run}")
 
 
 def _gradcam(model: TrainedModel):

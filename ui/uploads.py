@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import tempfile
 import threading
 import time
@@ -17,7 +16,7 @@ from core.data.archives import MAX_BYTES, ArchiveError, ArchiveTooBig, dataset_r
 from core.data.session_files import discard, folder_bytes, new_upload_folder, sweep
 from ui.i18n import t
 from ui.jobs import the_scheduler
-from ui.session import session_id
+from ui.session import session_id, session_token
 from ui.settings import lab_settings
 
 LEDGER_KEY = "upload_ledger"
@@ -33,13 +32,8 @@ def uploads_root() -> Path:
 
 
 def folder_session_id() -> str:
-    """This session's id as a folder name."""
-    return _folder_safe(session_id())
-
-
-def _folder_safe(identifier: str) -> str:
-    """Streamlit's ids are UUIDs; anything else (AppTest's "test session id") becomes a plain folder name."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", identifier)[:80]
+    """This session's folder name: a keyed hash of its id, so a path that reaches a learner gives nothing away."""
+    return session_token()
 
 
 def new_upload_dir(previous: str | None = None) -> Path:
@@ -66,7 +60,7 @@ def sweep_ended_sessions(now: float | None = None) -> list[str]:
     if alive is None:
         return []
     the_scheduler().stop_orphans(alive | {session_id()})
-    return sweep(uploads_root(), {_folder_safe(sid) for sid in alive} | {folder_session_id()})
+    return sweep(uploads_root(), {session_token(sid) for sid in alive} | {folder_session_id()})
 
 
 def _alive_sessions() -> set[str] | None:
