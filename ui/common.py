@@ -26,9 +26,10 @@ from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import
 from ui.errors import photo_problem
 from ui.i18n import t
 from ui.settings import lab_settings
-from ui.uploads import limits_help, within_limits
+from ui.uploads import limits_help, uploader_key, within_limits
 
 BACKBONE_KEY = "backbone"
+DECODED_KEY = "decoded_uploads"  # uploader key -> {upload id: Photo, or why it is not one}
 SAMPLES = bundled_samples()
 DOG_SAMPLE = "Leonberger dog (Oxford-IIIT Pet, CC BY-SA)"
 # The largest backbone input (260 px) is the centre 87.5% of the shorter side, so 384 px loses nothing.
@@ -208,18 +209,36 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
         files = [shot] if shot is not None else []
     else:
         files = st.file_uploader(t("widgets.upload_photos") if multiple else t("widgets.upload_photo"),
-                                 accept_multiple_files=multiple, key=f"{key}_upload", type=None,
+                                 accept_multiple_files=multiple, key=uploader_key(f"{key}_upload"), type=None,
                                  help=limits_help(t("widgets.photo_formats")))
         files = (files or []) if multiple else ([files] if files else [])
+        return decode_uploads(files, key=f"{key}_upload")
     return decode_uploads(files)
 
 
-def decode_uploads(files) -> list[Photo]:
-    """Decodes uploaded files, reporting each unreadable one and keeping the rest."""
+def decode_uploads(files, key: str | None = None) -> list[Photo]:
+    """Decodes uploaded files, reporting each unreadable one and keeping the rest.
+
+    With the uploader's ``key``, each upload is decoded once and kept (photo or problem) while the uploader
+    holds it, so a rerun decodes nothing again; files over the allowance leave the uploader.
+    """
+    decoded = st.session_state.setdefault(DECODED_KEY, {})
+    before, now = decoded.get(key, {}), {}
     photos = []
-    for file in within_limits(files):
-        try:
-            photos.append(photo_from_bytes(file.getvalue(), file.name))
-        except ImageInputError as exc:
-            st.error(photo_problem(file.name, exc), icon="🚫")
+    for file in within_limits(files, key=key):
+        result = before.get(file.file_id) or _decode(file)
+        now[file.file_id] = result
+        if isinstance(result, Photo):
+            photos.append(result)
+        else:
+            st.error(photo_problem(file.name, result), icon="🚫")
+    if key is not None:
+        decoded[key] = now
     return photos
+
+
+def _decode(file) -> Photo | ImageInputError:
+    try:
+        return photo_from_bytes(file.getvalue(), file.name)
+    except ImageInputError as exc:
+        return exc

@@ -21,7 +21,7 @@ from ui.settings import lab_settings
 from ui.state import transfer_page
 from ui.transfer_results import language_key, task_label
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
-from ui.uploads import limits_help
+from ui.uploads import limits_help, uploader_key
 
 RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
 MIN_PER_CLASS = 4
@@ -244,9 +244,9 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
         st.rerun()
     left, right = st.columns(2)
     uploads = left.file_uploader(t("own_classes.photos_of", name=cls["name"] or t("own_classes.this_class")),
-                                 accept_multiple_files=True, key=f"{key}_upload",
+                                 accept_multiple_files=True, key=uploader_key(f"{key}_upload"),
                                  help=limits_help(t("own_classes.upload_help")))
-    _keep_uploads(cls, uploads or [])
+    _keep_uploads(cls, uploads or [], f"{key}_upload")
     with right:
         folder = folder_ui(t("own_classes.add_folder"), f"{key}_folder", help=t("own_classes.add_folder_help"))
         if folder and st.button(t("own_classes.add_these"), key=f"{key}_add_folder"):
@@ -263,13 +263,13 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
     return photos
 
 
-def _keep_uploads(cls: dict, uploads: list) -> None:
+def _keep_uploads(cls: dict, uploads: list, key: str) -> None:
     """Copies new uploads into the class's own list: the uploader's state is dropped when the learner
     switches page, the class's list is not. Each upload is taken once, so a photo removed stays removed."""
     taken = cls.setdefault("uploads_taken", set())
     new = [u for u in uploads if u.file_id not in taken]
     if new:
-        add_photos(cls, decode_uploads(new))
+        add_photos(cls, decode_uploads(new, key=key))
         taken.update(u.file_id for u in new)
 
 
