@@ -73,7 +73,7 @@ class LocalStore:
         try:
             data = path.read_bytes()
         except FileNotFoundError:
-            raise MissingInput(f"the store has no {key[:12]}… (expired or never stored here)") from None
+            raise MissingInput(f"the store has no {key} (expired, or never stored here)") from None
         os.utime(path)
         return data
 
