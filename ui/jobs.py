@@ -17,7 +17,6 @@ from typing import Any
 import streamlit as st
 
 from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler, shared_scheduler
-from core.work.store import default_store
 from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
@@ -107,7 +106,7 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
     yield_compute_threads()
     try:
         sched = the_scheduler()
-        job = sched.submit_spec(session_id(), spec, label, default_store(), keep_records) if spec is not None \
+        job = sched.submit_spec(session_id(), spec, label, keep_records=keep_records) if spec is not None \
             else sched.submit(session_id(), kind, label, steps, progress, keep_records)
     except Busy as busy:
         running = the_scheduler().active(session_id())
@@ -119,7 +118,8 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
 
 
 def start_spec(slot: str, spec, label: str, keep_records: bool = True) -> Job | None:
-    """Queues a job spec (``core.work.specs``) for this session, its inputs in the app's store; None if busy."""
+    """Queues a job spec (``core.work.specs``) for this session, its inputs in the app's store
+    (``core.work.store.default_store``); None if busy."""
     return start_job(slot, spec.kind, label, None, keep_records=keep_records, spec=spec)
 
 
