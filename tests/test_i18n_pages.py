@@ -92,7 +92,7 @@ def test_the_ideal_cat_search_takes_chinese_and_shows_chinese_names(mocked):
     at.pills(key="ideal_preset").set_value("search").run()
     at.text_input(key="ideal_query").set_value("斑马").run()
     assert at.multiselect[0].value == [340]
-    assert at.multiselect[0].options[0] == "斑马 (340)"
+    assert at.multiselect[0].options[0] == "斑马（340）"  # full-width brackets beside Chinese
     at.text_input(key="ideal_query").set_value("没有这种动物").run()
     assert not at.exception and "没有这种动物" in at.warning[0].value
 

@@ -89,7 +89,8 @@ def backbone_picker_ui() -> str:
     with st.sidebar.expander(t("widgets.offline_title")):
         for spec in list_backbones():
             ok = status[spec.name][0]
-            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {offline_words(spec, ok)}")
+            st.markdown(t("widgets.offline_row", mark="✅" if ok else "⛔", name=spec.display_name,
+                          words=offline_words(spec, ok)))
             if not ok and spec.family == "keras_applications":
                 _download_button(spec)
     return st.session_state[BACKBONE_KEY]

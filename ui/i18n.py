@@ -107,3 +107,11 @@ def learner_class(name: str) -> str:
 
     lang = current_language()
     return breed_name(name, lang) if breed_name(name, "zh") != name else name
+
+
+def numbered_class(index: int, lang: str) -> str:
+    """An ImageNet class as a pick list shows it: its name in ``lang`` and its index, with that language's
+    brackets (a format_func runs outside the script run, so it takes ``lang`` rather than the session's)."""
+    from core.models.class_names import class_name
+
+    return translate("widgets.class_with_index", lang, name=class_name(index, lang), index=index)
