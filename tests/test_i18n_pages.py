@@ -14,19 +14,14 @@ from streamlit.testing.v1 import AppTest
 from core.models.class_names import class_name
 from tests.conftest import ROOT
 from tests.i18n_text import CJK, chinese_left, english_left, rendered_texts
-from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 
 PAGES = ("app_pages/home.py", "app_pages/feature_maps.py", "app_pages/ideal_cat.py")
 
 
 @pytest.fixture
-def mocked(monkeypatch):
-    """Mock backbones, jobs run inside the script, steps capped so an ideal image takes a moment."""
-    monkeypatch.setenv("TRANSFER_LAB_INLINE_JOBS", "1")
+def mocked(monkeypatch, fake_backbones):
+    """Mock backbones, steps capped so an ideal image takes a moment."""
     monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "4")
-    use_mock_backbones(monkeypatch)
-    yield
-    clear_shared_caches()
 
 
 def _open(page: str, lang: str) -> AppTest:

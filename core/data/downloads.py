@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.streams import callback_steps
+
 CACHE_ENV = "TRANSFER_LAB_CACHE"
 
 
@@ -195,8 +197,6 @@ def download_steps(fetch: Callable, should_stop: Callable[[], bool] | None = Non
     Returns (through ``yield from``) what ``fetch`` returned. Closing the generator, or ``should_stop``,
     stops the download at its next chunk.
     """
-    from core.transfer.streams import callback_steps
-
     def work(emit, stopped):
         def progress(name, done, total):
             if stopped():
