@@ -31,6 +31,19 @@ def test_core_never_imports_torch():
     assert offenders == [], f"no torch at run time: {offenders}"
 
 
+def test_each_layer_imports_only_the_layers_below_it():
+    """app.py > app_pages/ > ui/ > core/: a page may call core/ directly (a pure computation), never the reverse."""
+    below = {"core": {"core"}, "ui": {"ui", "core"}, "app_pages": {"app_pages", "ui", "core"}}
+    ours = {"core", "ui", "app_pages", "app"}
+    offenders = {}
+    for layer, allowed in below.items():
+        for path in ROOT.joinpath(layer).rglob("*.py"):
+            wrong = (_imports(path) & ours) - allowed
+            if wrong:
+                offenders[str(path.relative_to(ROOT))] = sorted(wrong)
+    assert offenders == {}
+
+
 def test_the_import_check_sees_an_offender(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text("from streamlit import session_state\n")

@@ -187,7 +187,7 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
         default_sample: sample shown when nothing is uploaded.
 
     Returns:
-        The readable photos, each kept at most ``PHOTO_MAX_SIDE`` pixels a side; unreadable files are
+        The readable photos, each kept with its shorter side at most ``PHOTO_SHORT_SIDE`` pixels; unreadable files are
         reported with ``st.error``.
     """
     # The option values stay English (stable ids, keyed widgets); only their shown names follow the language,

@@ -37,7 +37,11 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def translate(key: str, lang: str, **params) -> str:
-    """One whole sentence of ``lang`` with its named placeholders filled, e.g. ``{epochs}``."""
+    """One whole sentence of ``lang`` with its named placeholders filled, e.g. ``{epochs}``.
+
+    Plural forms are separate entries (``path.done_one_run`` / ``path.done_runs``) chosen by the caller, not
+    gettext's ``ngettext`` or Babel: English needs one and many, Chinese has no plural, and a handful of entries
+    does not pay for a .po/.mo toolchain beside the two TOML catalogues."""
     return catalogue(lang)[key].format(**params)
 
 

@@ -87,7 +87,7 @@ def result_cache() -> OrderedDict:
 
 
 def step_cap() -> int:
-    """The teacher's cap on steps ($TRANSFER_LAB_STEP_CAP, checked at start), 0 for none."""
+    """The teacher's cap on steps ($TRANSFER_LAB_STEP_CAP, read at every run), 0 for none."""
     return lab_settings().limits.max_ideal_steps or 0
 
 

@@ -69,6 +69,10 @@ def download(url: str, dest: str | Path, checksum: str | None = None, algorithm:
              progress: Callable[[int, int | None], None] | None = None, timeout: float = 10.0) -> Path:
     """Downloads a file once, verifying it, and returns its cached path.
 
+    Not ``keras.utils.get_file(file_hash=...)``, which also caches and verifies: it reports progress only as a
+    console bar, where the page needs a callback for its live progress and for the Stop button (raised from
+    ``progress``), and it has no quick "no network" answer naming where to put the file by hand.
+
     Args:
         url: where the file is.
         dest: final path; if it exists with the right checksum, nothing is fetched.
