@@ -28,7 +28,7 @@ starting = starting_note()
 
 from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
-from ui.jobs import share_the_cores  # noqa: E402
+from ui.jobs import keep_tensorflow_warm  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
 from ui.uploads import sweep_ended_sessions  # noqa: E402
 
@@ -57,7 +57,7 @@ def pages() -> list:
 navigation = st.navigation(pages())
 language_switch_ui()
 mode_badge_ui(lab_settings())
-share_the_cores(lab_settings().classroom)  # once per process, before any page runs TensorFlow
+keep_tensorflow_warm()  # no keras.backend.clear_session() after each run (and poll)
 sweep_ended_sessions()  # ended sessions' uploads go within minutes; throttled to once a minute
 backbone_picker_ui()
 try:
