@@ -29,6 +29,7 @@ starting = starting_note()
 from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
 from ui.jobs import keep_tensorflow_warm  # noqa: E402
+from ui.session import guard_closed_sessions  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
 from ui.uploads import sweep_ended_sessions  # noqa: E402
 
@@ -58,6 +59,7 @@ navigation = st.navigation(pages())
 language_switch_ui()
 mode_badge_ui(lab_settings())
 keep_tensorflow_warm()  # no keras.backend.clear_session() after each run (and poll)
+guard_closed_sessions(lab_settings().classroom)  # a closed tab's session cannot be taken over (once per process)
 sweep_ended_sessions()  # ended sessions' uploads go within minutes; throttled to once a minute
 backbone_picker_ui()
 try:
