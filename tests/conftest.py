@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+# TensorFlow reads its log level once, when it is imported just below: too early for monkeypatch, and no test
+# depends on it (it only quiets the C++ start-up lines).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -41,8 +43,10 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory):
     """Keeps each test session's caches (converted weights, embeddings) out of the user's cache."""
-    os.environ.setdefault("TRANSFER_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
-    yield
+    with pytest.MonkeyPatch.context() as session_patch:
+        if "TRANSFER_LAB_CACHE" not in os.environ:
+            session_patch.setenv("TRANSFER_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -95,6 +99,17 @@ def inline_jobs(monkeypatch):
     schedulers = {}
     monkeypatch.setattr(ui.jobs, "shared_scheduler",
                         lambda slots, threaded=True: schedulers.setdefault(slots, Scheduler(slots, threaded=False)))
+
+
+@pytest.fixture
+def fake_backbones(monkeypatch):
+    """The one way to fake the pretrained backbones: every load of the app and the command line builds a tiny
+    mock (tests/mock_backbones.py); the shared caches start and end empty."""
+    from tests.mock_backbones import clear_shared_caches, use_mock_backbones
+
+    use_mock_backbones(monkeypatch)
+    yield
+    clear_shared_caches()
 
 
 @pytest.fixture

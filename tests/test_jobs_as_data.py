@@ -30,7 +30,6 @@ from core.work.specs import (
 )
 from core.work.store import LocalStore, MissingInput, get_array, put_array
 from tests.conftest import open_page
-from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 
 KEY = "ab" * 32
 
@@ -114,10 +113,8 @@ def test_a_shared_object_is_built_once_when_threads_ask_at_once_and_the_cache_is
 
 
 @pytest.fixture
-def mocked(monkeypatch):
-    use_mock_backbones(monkeypatch)
-    yield
-    clear_shared_caches()
+def mocked(fake_backbones):
+    """The mock backbones (tests/mock_backbones.py) for the app and the command line."""
 
 
 def _page_ideal_result():
@@ -206,31 +203,29 @@ def _tiny_attacker():
 
 
 def test_the_report_a_learner_downloads_reruns_to_the_same_model_with_python_m_core_run(
-        shared_data, tmp_path, monkeypatch, capsys):
+        shared_data, tmp_path, capsys, fake_backbones):
     import io
     import zipfile
 
     from core.cli import build_parser, main
     from core.cli.train import train_job
-    from tests.transfer_mocks import mocked_backbones
 
     photos = _pets_folder(shared_data, tmp_path)
-    with mocked_backbones(monkeypatch):
-        at = open_page("app_pages/transfer_training.py")
-        at.radio(key="tt_source").set_value("folder").run()
-        at.text_input(key="tt_folder").input(str(photos)).run()
-        at.number_input(key="tt_epochs").set_value(4).run()
-        at.button(key="tt_train").click().run()
-        at.button(key="tt_make_bundle").click().run()
-        assert not at.exception, at.exception
-        bundle = zipfile.ZipFile(io.BytesIO(at.session_state["trained_model"].caches["bundle"]))
-        report = json.loads(bundle.read("transfer_lab_model/report.json"))
-        args = ["train", "--data", str(photos), "--task", "folders", "--epochs", "4", "--views", "4",
-                "--out", str(tmp_path / "cli" / "model.keras")]
-        assert train_job(build_parser().parse_args(args)).to_json() == report["spec"]
-        (tmp_path / "report.json").write_text(json.dumps(report))
-        capsys.readouterr()
-        assert main(["run", str(tmp_path / "report.json"), "--json", "--out", str(tmp_path / "again")]) == 0
+    at = open_page("app_pages/transfer_training.py")
+    at.radio(key="tt_source").set_value("folder").run()
+    at.text_input(key="tt_folder").input(str(photos)).run()
+    at.number_input(key="tt_epochs").set_value(4).run()
+    at.button(key="tt_train").click().run()
+    at.button(key="tt_make_bundle").click().run()
+    assert not at.exception, at.exception
+    bundle = zipfile.ZipFile(io.BytesIO(at.session_state["trained_model"].caches["bundle"]))
+    report = json.loads(bundle.read("transfer_lab_model/report.json"))
+    args = ["train", "--data", str(photos), "--task", "folders", "--epochs", "4", "--views", "4",
+            "--out", str(tmp_path / "cli" / "model.keras")]
+    assert train_job(build_parser().parse_args(args)).to_json() == report["spec"]
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    capsys.readouterr()
+    assert main(["run", str(tmp_path / "report.json"), "--json", "--out", str(tmp_path / "again")]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["record"] for line in lines[-2:]] == ["evaluated", "assembled"]
     assert lines[-1]["val_accuracy"] == pytest.approx(report["val_accuracy"])

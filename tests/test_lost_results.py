@@ -17,21 +17,20 @@ import core.jobs
 import ui.jobs
 from core.visualise.optimise import Visualiser
 from tests.conftest import open_page
-from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 
 PAGE = "app_pages/ideal_cat.py"
 
 
 @pytest.fixture
-def jobs_end_before_the_first_poll(monkeypatch):
-    """Threaded jobs (not the AppTest inline mode) whose worker runs to the end before ``submit`` returns."""
+def jobs_end_before_the_first_poll(monkeypatch, fake_backbones):
+    """Threaded jobs (not the AppTest inline mode) whose worker runs to the end before ``submit`` returns, on the
+    fake backbones."""
     monkeypatch.setattr(ui.jobs, "shared_scheduler", core.jobs.shared_scheduler)  # a real server's scheduler
     monkeypatch.setattr(core.jobs.Scheduler, "_start", lambda self, job: self._run(job))
 
 
 def _ideal_page(monkeypatch) -> AppTest:
     monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "2")
-    use_mock_backbones(monkeypatch)
     return open_page(PAGE)
 
 
@@ -44,7 +43,6 @@ def test_a_cached_ideal_image_is_shown_at_once(monkeypatch, jobs_end_before_the_
     assert not second.exception
     assert [s.value for s in second.subheader] == ["Recognisable: Siamese cat"]
     assert "This session's gallery" in [h.value for h in second.header]
-    clear_shared_caches()
 
 
 def test_an_instant_failure_is_shown_at_once(monkeypatch, jobs_end_before_the_first_poll):
@@ -57,7 +55,6 @@ def test_an_instant_failure_is_shown_at_once(monkeypatch, jobs_end_before_the_fi
     at.button(key="ideal_go").click().run()
     assert not at.exception
     assert any("failed: the network is out of order" in e.value for e in at.error)
-    clear_shared_caches()
 
 
 CANCEL_SCRIPT = """
