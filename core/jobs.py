@@ -19,10 +19,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.work.runner import fraction, run  # noqa: F401  re-exported: core.jobs.run(spec, store)
-
 WAITING, RUNNING, DONE, STOPPED, CANCELLED, FAILED = "waiting", "running", "done", "stopped", "cancelled", "failed"
 ACTIVE = (WAITING, RUNNING)
+
+
+class MissingInput(LookupError):
+    """A job spec names a store key the store no longer has (expired, or never stored there); here, not in
+    ``core.work.store``, so every store (``core.cluster``'s too) raises it without importing ``core.work``."""
 
 
 class Busy(RuntimeError):
@@ -45,7 +48,7 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     keep_records: bool = True
-    spec: Any = None  # a core.work spec: the worker runs run(spec, store, should_stop) instead of steps
+    spec: Any = None  # a core.work spec: the worker runs spec.run(store, should_stop) instead of steps
     store: Any = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -140,9 +143,10 @@ class Scheduler:
         return job
 
     def submit_spec(self, owner: str, spec, label: str, store=None, keep_records: bool = True) -> Job:
-        """Queues a job spec (``core.work.specs``): the worker consumes ``run(spec, store, job.stop_requested)``,
-        so Stop reaches the runner, which ends after its current step (or finishes its phase) by itself."""
-        return self.submit(owner, spec.kind, label, None, fraction, keep_records, spec=spec, store=store)
+        """Queues a job spec (``core.work.specs``): the worker consumes ``spec.run(store, job.stop_requested)``
+        (``core.work.runner.run``; core.jobs imports nothing of core.work, so the packages form no cycle), so
+        Stop reaches the runner, which ends after its current step (or finishes its phase) by itself."""
+        return self.submit(owner, spec.kind, label, None, spec.fraction, keep_records, spec=spec, store=store)
 
     def active(self, owner: str) -> Job | None:
         with self._lock:
@@ -225,7 +229,7 @@ class Scheduler:
     def _run(self, job: Job) -> None:
         state = DONE
         try:
-            iterator = iter(job.steps() if job.spec is None else run(job.spec, job.store, lambda: job.stop_requested))
+            iterator = iter(job.steps() if job.spec is None else job.spec.run(job.store, lambda: job.stop_requested))
             for record in iterator:
                 if job.keep_records:
                     job.records.append(record)

@@ -47,6 +47,19 @@ class Spec:
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)
 
+    def run(self, store=None, should_stop=None):
+        """``core.work.runner.run(self, store, should_stop)``: the scheduler runs a spec through this."""
+        from core.work.runner import run
+
+        return run(self, store, should_stop)
+
+    @staticmethod
+    def fraction(record) -> float:
+        """How far a job of this kind is by its latest record (``core.work.runner.fraction``)."""
+        from core.work.runner import fraction
+
+        return fraction(record)
+
 
 @dataclass(frozen=True)
 class IdealJob(Spec):

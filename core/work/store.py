@@ -20,12 +20,10 @@ from typing import Protocol
 
 import numpy as np
 
+from core.jobs import MissingInput  # noqa: F401  re-exported: the store's one error
+
 KEY = re.compile(r"^[0-9a-f]{64}$")
 DAY = 24 * 3600.0
-
-
-class MissingInput(LookupError):
-    """A spec names a key the store no longer has (expired, or never put here)."""
 
 
 class Store(Protocol):
