@@ -44,11 +44,11 @@ def job_store():
 def heartbeat(redis, job_id: str, every: float = 1.0) -> Iterator[None]:
     """Keeps ``job_id``'s alive key fresh while the ``with`` body runs (also through a long first step)."""
     done = threading.Event()
+    redis.set(key("job", job_id, "alive"), 1, ex=HEARTBEAT_TTL)  # before anyone reads "running"
 
     def beat():
-        while not done.is_set():
+        while not done.wait(every):
             redis.set(key("job", job_id, "alive"), 1, ex=HEARTBEAT_TTL)
-            done.wait(every)
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{job_id[:8]}", daemon=True)
     thread.start()
@@ -69,13 +69,13 @@ def execute(spec_text: str, keep_records: bool = True) -> str:
     redis, scheduler = job.connection, RedisScheduler(job.connection)
     records = key("job", job.id, "records")
     started = time.time()
-    redis.set(key("job", job.id, "started"), started, ex=KEEP)
-    redis.set(key("job", job.id, "state"), RUNNING, ex=KEEP)
-    with heartbeat(redis, job.id):
+    with heartbeat(redis, job.id):  # "running" is only ever read while the heartbeat is fresh
+        redis.set(key("job", job.id, "started"), started, ex=KEEP)
+        redis.set(key("job", job.id, "state"), RUNNING, ex=KEEP)
         state = _steps(redis, job.id, records, load_spec(spec_text), keep_records)
-    if state == DONE:
-        scheduler.record_duration(job.meta.get("kind", ""), time.time() - started)
-    redis.set(key("job", job.id, "state"), state, ex=KEEP)
+        if state == DONE:
+            scheduler.record_duration(job.meta.get("kind", ""), time.time() - started)
+        redis.set(key("job", job.id, "state"), state, ex=KEEP)
     scheduler.release(job.meta.get("owner", ""), job.id)
     return state
 
