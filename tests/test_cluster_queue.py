@@ -43,8 +43,10 @@ class Step:
 GATES: dict[str, threading.Event] = {}
 
 
-def toy_run(spec: Count, store):
+def toy_run(spec: Count, store, should_stop):
     for i in range(spec.n):
+        if should_stop():
+            return
         if i == spec.fail_at:
             raise ValueError(f"broke at {i}")
         if spec.gate and i == 1:

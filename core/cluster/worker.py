@@ -20,11 +20,11 @@ from core.cluster.queue import HEARTBEAT_TTL, KEEP, RedisScheduler, key
 from core.jobs import DONE, FAILED, RUNNING, STOPPED
 
 
-def run_spec(spec, store) -> Iterator:
-    """The one runner of every job kind (tests replace it with a toy)."""
+def run_spec(spec, store, should_stop) -> Iterator:
+    """The one runner of every job kind, as the in-process scheduler calls it (tests replace it with a toy)."""
     from core.work.runner import run
 
-    return run(spec, store)
+    return run(spec, store, should_stop)
 
 
 def load_spec(text: str):
@@ -81,19 +81,18 @@ def execute(spec_text: str, keep_records: bool = True) -> str:
 
 
 def _steps(redis, job_id: str, records: str, spec, keep_records: bool) -> str:
+    """Pushes each record; Stop is the runner's to honour (``should_stop`` between steps: training first
+    finishes its phase with the best epoch), so the iterator runs to its own end."""
+    stop = key("job", job_id, "stop")
     try:
-        iterator = iter(run_spec(spec, job_store()))
-        for record in iterator:
+        for record in run_spec(spec, job_store(), lambda: bool(redis.exists(stop))):
             pipe = redis.pipeline()
             pipe.rpush(records, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
             if not keep_records:
                 pipe.ltrim(records, -1, -1)
             pipe.expire(records, KEEP)
             pipe.execute()
-            if redis.exists(key("job", job_id, "stop")):
-                iterator.close()
-                return STOPPED
-        return DONE
+        return STOPPED if redis.exists(stop) else DONE
     except Exception as error:  # noqa: BLE001 - the learner reads it; the worker takes the next job
         redis.set(key("job", job_id, "error"), _picklable(error), ex=KEEP)
         return FAILED
