@@ -41,11 +41,16 @@ def redis_url(env: dict) -> str:
     return f"redis://:{password}@127.0.0.1:{env['TRANSFER_LAB_REDIS_PORT']}/0"
 
 
-def ideal_spec(steps: int, seed: int):
+def ideal_config(steps: int, seed: int):
     from core.visualise.optimise import IdealConfig
+
+    return IdealConfig(steps=steps, seed=seed)
+
+
+def ideal_spec(steps: int, seed: int):
     from core.work.specs import IdealJob
 
-    return IdealJob("efficientnet_lite0", (IdealConfig(steps=steps, seed=seed),))
+    return IdealJob("efficientnet_lite0", (ideal_config(steps, seed),))
 
 
 def submit_to_last(scheduler, spec, owner: str) -> float:
