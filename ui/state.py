@@ -76,6 +76,52 @@ def page_state(key: str, factory: Callable[[], T]) -> T:
     return st.session_state[key]
 
 
+# --- What every page shares: the language, the backbone, the pages visited ---
+LANGUAGE = "lang"
+BACKBONE = "backbone"  # also the sidebar picker's widget key: the picker is drawn on every run, so it never drops
+VISITED = "lab_visited"
+
+
+def language() -> str | None:
+    """The language the learner chose in this session, None before the first run decided one."""
+    return st.session_state.get(LANGUAGE)
+
+
+def set_language(lang: str) -> None:
+    st.session_state[LANGUAGE] = lang
+
+
+def chosen_backbone() -> str | None:
+    """The backbone picked in the sidebar, None before the picker was first drawn."""
+    return st.session_state.get(BACKBONE)
+
+
+def choose_backbone(name: str) -> None:
+    """Sets the sidebar's pick (before the picker is drawn: a usable default when the pick cannot load)."""
+    st.session_state[BACKBONE] = name
+
+
+def visited_pages() -> set[str]:
+    """The lab's pages this session has reached the end of (the lab path's "seen")."""
+    return st.session_state.setdefault(VISITED, set())
+
+
+def progress() -> dict[str, Any]:
+    """Each page's state that exists so far, and the pages visited: what the lab path reports as done."""
+    return {key: st.session_state[key] for key in (VISITED, TRANSFER, IDEAL, ADVERSARIAL) if key in st.session_state}
+
+
+def carry_widget_value(source: str, target: str) -> None:
+    """Starts widget ``target`` at widget ``source``'s value (the same choice drawn in another language)."""
+    if source in st.session_state and target not in st.session_state:
+        st.session_state[target] = st.session_state[source]
+
+
+def set_widget_value(key: str, value: Any) -> None:
+    """Sets a widget's value before it is drawn in this run (a name renamed on the previous run)."""
+    st.session_state[key] = value
+
+
 # --- Ideal cat (app_pages/ideal_cat.py, ui/ideal_cat.py) ---
 IDEAL = "ideal_page"
 
