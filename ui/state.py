@@ -223,6 +223,7 @@ class TransferPage:
     confirm: str = ""  # "train" or "load" while the learner is asked before losing a fine-tuned model
     results: dict = field(default_factory=dict)  # job slot -> its final record (a Stop's too), from the job's thread
     note: str = ""  # one message key to show once after a run ended (e.g. stopped during extraction)
+    seed: int = 0  # the split's seed: both training modes draw its widget, and it outlives the widget's key
 
 
 def transfer_page() -> TransferPage:
