@@ -103,7 +103,7 @@ def test_a_zip_within_the_allowance_is_charged_what_it_unpacks_to(classroom, upl
     at.radio(key="tt_source").set_value("zip").run()
     _upload_zip(at, "ok.zip", _zip({"cats/a.png": _png(), "dogs/a.png": _png(), "dogs/b.png": bytes(900_000)}))
     assert not at.exception and not at.error
-    (charged, _), = at.session_state["upload_ledger"].values()
+    (charged, _), = at.session_state["uploads"].ledger.values()
     assert charged >= 900_000
 
 
@@ -129,7 +129,6 @@ def _photo_png(seed: int) -> bytes:
 def test_photos_over_the_allowance_leave_the_uploader_and_the_servers_memory(classroom, monkeypatch, fake_backbones):
     from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
 
-
     removed = []
     remove = MemoryUploadedFileManager.remove_file
     monkeypatch.setattr(MemoryUploadedFileManager, "remove_file",
@@ -140,9 +139,12 @@ def test_photos_over_the_allowance_leave_the_uploader_and_the_servers_memory(cla
     at.file_uploader(key="home_upload").set_value([("a.png", _photo_png(1), "image/png"),
                                                    ("b.png", _photo_png(2), "image/png")]).run()
     assert not at.exception
-    assert any("b.png not added" in e.value for e in at.error)
-    assert len(removed) == 1  # b.png's bytes are gone from Streamlit's upload store
+    assert any("These 2 files were not added" in e.value for e in at.error)
+    assert len(removed) == 2  # their bytes are gone from Streamlit's upload store
     assert "home_upload_1" in [u.key for u in at.file_uploader]
+    assert at.session_state["uploads"].ledger == {}  # and no longer use the allowance
+    at.file_uploader(key="home_upload_1").set_value([("a.png", _photo_png(1), "image/png")]).run()
+    assert not at.error and len(at.get("plotly_chart")) == 1
 
 
 def test_an_uploaded_photo_is_decoded_once_however_often_the_page_reruns(monkeypatch, fake_backbones):

@@ -26,10 +26,9 @@ from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import
 from ui.errors import photo_problem
 from ui.i18n import t
 from ui.settings import lab_settings
-from ui.state import BACKBONE, choose_backbone, chosen_backbone
+from ui.state import BACKBONE, choose_backbone, chosen_backbone, session_uploads
 from ui.uploads import limits_help, uploader_key, within_limits
 
-DECODED_KEY = "decoded_uploads"  # uploader key -> {upload id: Photo, or why it is not one}
 SAMPLES = bundled_samples()
 DOG_SAMPLE = "Leonberger dog (Oxford-IIIT Pet, CC BY-SA)"
 # The largest backbone input (260 px) is the centre 87.5% of the shorter side, so 384 px loses nothing.
@@ -223,7 +222,7 @@ def decode_uploads(files, key: str | None = None) -> list[Photo]:
     With the uploader's ``key``, each upload is decoded once and kept (photo or problem) while the uploader
     holds it, so a rerun decodes nothing again; files over the allowance leave the uploader.
     """
-    decoded = st.session_state.setdefault(DECODED_KEY, {})
+    decoded = session_uploads().decoded
     before, now = decoded.get(key, {}), {}
     photos = []
     for file in within_limits(files, key=key):

@@ -122,6 +122,37 @@ def set_widget_value(key: str, value: Any) -> None:
     st.session_state[key] = value
 
 
+# --- Jobs (ui/jobs.py) and uploads (ui/uploads.py, ui/common.py) ---
+JOBS = "jobs"
+UPLOADS = "uploads"
+
+
+@dataclass(eq=False)
+class SessionJobs:
+    """This session's jobs by page slot, and the finished job each slot already reran the page for."""
+
+    active: dict = field(default_factory=dict)  # page slot -> core.jobs.Job, until the page takes it finished
+    announced: dict = field(default_factory=dict)  # page slot -> the finished Job the page was rerun for
+
+
+def session_jobs() -> SessionJobs:
+    return page_state(JOBS, SessionJobs)
+
+
+@dataclass(eq=False)
+class SessionUploads:
+    """What this session uploaded, as the allowance and the uploaders see it."""
+
+    ledger: dict = field(default_factory=dict)  # upload id -> (bytes, photos) counted against the allowance
+    refused: dict = field(default_factory=dict)  # uploader key -> why it was emptied, shown once above it
+    resets: dict = field(default_factory=dict)  # uploader key -> times emptied (a new widget key each time)
+    decoded: dict = field(default_factory=dict)  # uploader key -> {upload id: Photo, or why it is not one}
+
+
+def session_uploads() -> SessionUploads:
+    return page_state(UPLOADS, SessionUploads)
+
+
 # --- Ideal cat (app_pages/ideal_cat.py, ui/ideal_cat.py) ---
 IDEAL = "ideal_page"
 
