@@ -66,3 +66,13 @@ def test_the_own_classes_seed_can_be_set_and_survives_its_widget_being_hidden(fa
     at.switch_page("app_pages/transfer_training.py").run()
     assert not at.exception
     assert at.session_state["transfer_page"].seed == 11 and at.number_input(key="tt_seed").value == 11
+
+
+def test_only_ui_state_touches_the_session_state():
+    """Every session key is spelled once, in ui/state.py: no page or widget module reads or writes raw keys."""
+    from tests.conftest import ROOT
+
+    sources = [ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
+    raw = [str(path.relative_to(ROOT)) for path in sources
+           if path.name != "state.py" and "session_state" in path.read_text(encoding="utf-8")]
+    assert raw == []

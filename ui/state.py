@@ -1,7 +1,7 @@
 """The session's state, typed: one key per thing a learner makes, each held as a dataclass.
 
-Pages read and write the session through this module, never through raw ``st.session_state`` keys, so each name is
-spelled once. Streamlit keeps ``st.session_state`` across pages, but drops a widget's key when its widget is not
+Pages read and write the session through this module, never through raw ``st.session_state`` keys (a test greps
+the rest of ui/ and app_pages/), so each name is spelled once. Streamlit keeps ``st.session_state`` across pages, but drops a widget's key when its widget is not
 drawn: nothing a learner made may live only in a widget key, which is why it lives here. When a session ends,
 Streamlit drops its state, and with it every model and embedding listed here (nothing here is cached process-wide).
 """
@@ -242,11 +242,23 @@ class TransferRun:
 
 
 @dataclass(eq=False)
+class OwnClass:
+    """One of the learner's own classes: its name as typed and its photos (``ui.common.Photo``)."""
+
+    id: int
+    name: str
+    shots: list = field(default_factory=list)
+    uploads_taken: set = field(default_factory=set)  # upload ids already copied in: a removed photo stays removed
+
+
+@dataclass(eq=False)
 class TransferPage:
     """What the Transfer training page keeps: runs, the learner's own classes, uploads and pending questions."""
 
     runs: list[TransferRun] = field(default_factory=list)
-    own_classes: list[dict] = field(default_factory=list)  # {"id", "name", "shots": [Photo], "uploads_taken"}
+    own_classes: list[OwnClass] = field(default_factory=list)
+    own_renames: dict = field(default_factory=dict)  # class id -> name, applied on the next run (before its widget)
+    own_added_note: str = ""  # what the last pick added, said once on the next run
     private_caches: dict = field(default_factory=dict)  # embeddings of uploaded photos, never on disk
     zip_dir: tuple | None = None  # (upload file id, dataset root, folder) of the extracted .zip
     loaded_id: tuple = ()
