@@ -1,9 +1,10 @@
 """The session's state, typed: one key per thing a learner makes, each held as a dataclass.
 
 Pages read and write the session through this module, never through raw ``st.session_state`` keys (a test greps
-the rest of ui/ and app_pages/), so each name is spelled once. Streamlit keeps ``st.session_state`` across pages, but drops a widget's key when its widget is not
-drawn: nothing a learner made may live only in a widget key, which is why it lives here. When a session ends,
-Streamlit drops its state, and with it every model and embedding listed here (nothing here is cached process-wide).
+the rest of ui/ and app_pages/), so each name is spelled once. Streamlit keeps ``st.session_state`` across pages,
+but drops a widget's key when its widget is not drawn: nothing a learner made may live only in a widget key, which
+is why it lives here. When a session ends, Streamlit drops its state, and with it every model and embedding listed
+here (nothing here is cached process-wide).
 """
 
 from __future__ import annotations
