@@ -1,6 +1,6 @@
 """The learner's language: one catalogue per language in locales/, a ``t()`` helper, and the switch.
 
-The language lives in the session (``st.session_state``) and in the URL (``?lang=zh``), never in a
+The language lives in the session (``ui.state.language``) and in the URL (``?lang=zh``), never in a
 module global: one server serves learners reading different languages at once.
 """
 
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.state import language, set_language
+
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "en"
-_STATE_KEY = "lang"
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
@@ -37,7 +38,11 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def translate(key: str, lang: str, **params) -> str:
-    """One whole sentence of ``lang`` with its named placeholders filled, e.g. ``{epochs}``."""
+    """One whole sentence of ``lang`` with its named placeholders filled, e.g. ``{epochs}``.
+
+    Plural forms are separate entries (``path.done_one_run`` / ``path.done_runs``) chosen by the caller, not
+    gettext's ``ngettext`` or Babel: English needs one and many, Chinese has no plural, and a handful of entries
+    does not pay for a .po/.mo toolchain beside the two TOML catalogues."""
     return catalogue(lang)[key].format(**params)
 
 
@@ -51,8 +56,8 @@ def language_from(query_lang: str | None, session_lang: str | None, locale: str 
 
 def current_language() -> str:
     """This session's language; also written back to the URL, which a page switch may clear."""
-    lang = language_from(st.query_params.get("lang"), st.session_state.get(_STATE_KEY), st.context.locale)
-    st.session_state[_STATE_KEY] = lang
+    lang = language_from(st.query_params.get("lang"), language(), st.context.locale)
+    set_language(lang)
     if st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
     return lang
@@ -71,7 +76,7 @@ def language_switch_ui() -> str:
         "语言 / Language", names, index=names.index(lang), format_func=LANGUAGES.get, horizontal=True
     )
     if chosen != lang:
-        st.session_state[_STATE_KEY] = chosen
+        set_language(chosen)
         st.query_params["lang"] = chosen
         st.rerun()
     if lang != "en":
@@ -107,3 +112,11 @@ def learner_class(name: str) -> str:
 
     lang = current_language()
     return breed_name(name, lang) if breed_name(name, "zh") != name else name
+
+
+def numbered_class(index: int, lang: str) -> str:
+    """An ImageNet class as a pick list shows it: its name in ``lang`` and its index, with that language's
+    brackets (a format_func runs outside the script run, so it takes ``lang`` rather than the session's)."""
+    from core.models.class_names import class_name
+
+    return translate("widgets.class_with_index", lang, name=class_name(index, lang), index=index)
