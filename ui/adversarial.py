@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.attack.attack import Attacker
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, load_image_file
+from core.data.safe_paths import stays_inside
 from core.models.backbones import get_spec
 from core.models.class_names import class_name
 from core.work import shared
@@ -78,7 +79,8 @@ def folder_images(folder: str) -> list[Path]:
     if not path.is_dir():
         raise ValueError(t("adversarial.not_a_folder", name=path.name))
     try:
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                       and stays_inside(p, path))  # a link to a photo elsewhere is never read
     except OSError as exc:
         raise ValueError(t("adversarial.folder_unreadable", name=path.name, problem=exc.strerror)) from None
     if not files:
