@@ -263,9 +263,17 @@ async def reader(browser, url: str, until: float, loads: list) -> None:
 
 async def presser(browser, url: str, until: float, seed: int, ran: list) -> None:
     """One learner pressing Generate on Ideal cat again and again (a new seed each time) while time remains."""
+    import re
+
     page = await prepared(browser, url, "ideal", seed)
+    active = page.get_by_text(re.compile("is running|is waiting")).first
     while time.perf_counter() < until:
-        ran.append(await press_and_time(page, "ideal"))
+        started = time.perf_counter()
+        await page.get_by_role("button", name="Generate", exact=True).click()
+        await active.wait_for(timeout=600_000)  # the gallery is already there: wait for this job's own end
+        await active.wait_for(state="detached", timeout=1_800_000)
+        await idle(page)
+        ran.append(time.perf_counter() - started)
         seed += 1
         box = page.get_by_label("Seed", exact=True).first
         await box.fill(str(seed))
