@@ -23,7 +23,6 @@ import core.models.backbones  # noqa: F401  (registers CaffePreprocess for loadi
 
 LABELS_FILE = "labels.txt"
 MODEL_FILE = "model.keras"
-TFLITE_FILE = "model.tflite"
 PREDICT_FILE = "predict.py"
 _LOG = logging.getLogger(__name__)
 
