@@ -78,6 +78,13 @@ def cli_times(env: dict, steps: int, out: Path) -> dict:
     }
 
 
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 class ThreadCpu:
     """CPU seconds of a process split by thread name: the jobs (core.jobs names their threads ``job-<kind>``)
     and TensorFlow's compute pools against everything else."""
@@ -349,6 +356,7 @@ async def main(args) -> None:
             cold = {kind: await alone(browser, url, kind, 0) for kind in JOBS}["training"]
             page = {kind: await alone(browser, url, kind, 1) for kind in JOBS}
             report_alone(cli, page, cold)
+            rss_before = rss_mb(server.pid)
             kinds = [k for k in JOBS for _ in range(2)]
             serial = sum(page[k] for k in kinds)
             makespan, each, home = await wave(browser, url, kinds)
@@ -357,6 +365,8 @@ async def main(args) -> None:
             print(f"Home under the wave (goal < 5 s): top-5 shown in a new browser tab {home[0]:.1f} s; at the server, "
                   f"the tab's files {home[1]:.1f} s and Home's run {home[2]:.1f} s; load average "
                   f"{os.getloadavg()[0]:.1f}")
+            await asyncio.sleep(SESSION_TTL_S + 15)  # the wave's sessions end and free their state
+            print(f"server RSS before the wave {rss_before:.0f} MB, after it has left {rss_mb(server.pid):.0f} MB")
             if args.crowd:
                 report_crowd(args, await crowd(browser, url, server.pid, args.crowd, args.crowd_heavy,
                                                args.crowd_browsers, args.crowd_seconds))
