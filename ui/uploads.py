@@ -17,6 +17,7 @@ from ui.i18n import t
 from ui.jobs import the_scheduler
 from ui.session import session_id
 from ui.settings import lab_settings
+from ui.text import plain
 
 LEDGER_KEY = "upload_ledger"
 SWEEP_EVERY_S = 60.0
@@ -111,7 +112,7 @@ def within_limits(files, photos: bool = True) -> list:
         total_photos = sum(n for key, (_, n) in ledger.items() if key != file.file_id) + entry[1]
         if limits.max_upload_mb and total_bytes > limits.max_upload_mb * 1e6 or (
                 limits.max_session_photos and total_photos > limits.max_session_photos):
-            st.error(t("uploads.over_allowance", name=file.name, allowance=allowance_words()), icon="🚫")
+            st.error(t("uploads.over_allowance", name=plain(file.name), allowance=allowance_words()), icon="🚫")
             break
         ledger[file.file_id] = entry
         kept.append(file)

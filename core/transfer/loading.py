@@ -15,11 +15,12 @@ import keras
 import numpy as np
 
 import core.models.backbones  # noqa: F401  (registers CaffePreprocess for loading)
+from core.errors import LabError
 from core.transfer.export import LABELS_FILE, parse_labels
 from core.transfer.model import class_names
 
 
-class ModelCheckError(ValueError):
+class ModelCheckError(LabError, ValueError):
     """An uploaded model was refused; the message says why."""
 
 
@@ -48,24 +49,23 @@ def check_model_archive(path: str | Path, limits: ModelLimits = ModelLimits()) -
     """
     path = Path(path)
     if path.stat().st_size > limits.max_mb * 1e6:
-        raise ModelCheckError(f"the model file is {path.stat().st_size / 1e6:.0f} MB; the limit is {limits.max_mb} MB")
+        raise ModelCheckError("model_too_big", mb=path.stat().st_size / 1e6, limit_mb=limits.max_mb)
     if not zipfile.is_zipfile(path):
-        raise ModelCheckError("this is not a readable .keras model file (a .keras file is a zip archive)")
+        raise ModelCheckError("model_not_zip")
     try:
         with zipfile.ZipFile(path) as archive:
             if sum(info.file_size for info in archive.infolist()) > 2 * limits.max_mb * 1e6:
-                raise ModelCheckError(f"the model unpacks to more than {2 * limits.max_mb} MB")
+                raise ModelCheckError("model_unpacks_too_big", limit_mb=2 * limits.max_mb)
             config = json.loads(archive.read("config.json"))
     except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError):
-        raise ModelCheckError("this is not a readable .keras model file (no readable config.json inside)") from None
+        raise ModelCheckError("model_no_config") from None
     sides = [side for shape in _input_shapes(config) for side in shape[1:-1]]
     bad = [side for side in sides if not isinstance(side, int) or not 0 < side <= limits.max_side]
     if bad:
-        raise ModelCheckError(f"the model's input is {bad[0]} pixels a side; "
-                              f"at most {limits.max_side} are allowed (and the size must be fixed)")
+        raise ModelCheckError("model_input_too_big", side=bad[0], limit=limits.max_side)
     params = _declared_params(config)
     if params > limits.max_params:
-        raise ModelCheckError(f"the model has {params:,} parameters; at most {limits.max_params:,} are allowed")
+        raise ModelCheckError("model_too_many_params", count=params, limit=limits.max_params)
 
 
 def _input_shapes(node) -> list:
@@ -100,11 +100,10 @@ def _declared_params(config: dict) -> int:
             return int(sum(np.prod(v.shape, dtype=np.int64) for v in skeleton.weights))
     except ValueError as exc:
         if "lambda" in str(exc).lower() or "safe_mode" in str(exc):
-            raise ModelCheckError("this model contains Python code (a Lambda layer or similar); Transfer Lab "
-                                  "only loads models in Keras safe mode, so it was refused") from None
-        raise ModelCheckError(f"this is not a model Transfer Lab can load ({exc})") from None
+            raise ModelCheckError("model_has_code") from None
+        raise ModelCheckError("model_cannot_load", reason=str(exc)) from None
     except Exception as exc:  # any failure to read the config means "not a model file"
-        raise ModelCheckError(f"this is not a readable .keras model file ({type(exc).__name__})") from None
+        raise ModelCheckError("model_unreadable", reason=type(exc).__name__) from None
     finally:  # the declared variables stay unallocated: forget them rather than let a later scope build them
         global_state.set_global_attribute("uninitialized_variables", pending)
 
@@ -133,11 +132,10 @@ def load_model_file(path: str | Path, classes=None,
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except ValueError as exc:
         if "lambda" in str(exc).lower() or "safe_mode" in str(exc):
-            raise ModelCheckError("this model contains Python code (a Lambda layer or similar); Transfer Lab "
-                                  "only loads models in Keras safe mode, so it was refused") from None
-        raise ModelCheckError(f"this is not a model Transfer Lab can load ({exc})") from None
+            raise ModelCheckError("model_has_code") from None
+        raise ModelCheckError("model_cannot_load", reason=str(exc)) from None
     except Exception as exc:  # a damaged zip, h5 or config: all mean "not a model file"
-        raise ModelCheckError(f"this is not a readable .keras model file ({type(exc).__name__}: {exc})") from None
+        raise ModelCheckError("model_unreadable", reason=f"{type(exc).__name__}: {exc}") from None
     if classes is None:
         classes = _labels_inside(path)
     return model, check_classifier(model, classes)
@@ -154,7 +152,7 @@ def _labels_inside(path) -> list[str] | None:
 def load_model_bytes(data: bytes, classes=None, limits: ModelLimits = ModelLimits()) -> tuple[keras.Model, list[str]]:
     """``load_model_file`` for an uploaded file's bytes."""
     if len(data) > limits.max_mb * 1e6:
-        raise ModelCheckError(f"the model file is {len(data) / 1e6:.0f} MB; the limit is {limits.max_mb} MB")
+        raise ModelCheckError("model_too_big", mb=len(data) / 1e6, limit_mb=limits.max_mb)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "uploaded.keras")
         Path(path).write_bytes(data)
@@ -179,7 +177,7 @@ def load_upload(files: dict[str, bytes], limits: ModelLimits = ModelLimits()) ->
         files.update(_bundle_members(files.pop(name), limits))
     models = [n for n in files if n.lower().endswith(".keras")]
     if len(models) != 1:
-        raise ModelCheckError(f"expected one .keras model (or the bundle zip), got {len(models)}")
+        raise ModelCheckError("model_count", count=len(models))
     labels = next((data for n, data in files.items() if n.lower().endswith(".txt")), None)
     classes = parse_labels(labels.decode("utf-8", errors="replace")) if labels is not None else None
     return load_model_bytes(files[models[0]], classes, limits)
@@ -192,10 +190,10 @@ def _bundle_members(data: bytes, limits: ModelLimits) -> dict[str, bytes]:
             wanted = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
                       and (i.filename.endswith(".keras") or Path(i.filename).name == LABELS_FILE)]
             if any(i.file_size > limits.max_mb * 1e6 for i in wanted):
-                raise ModelCheckError(f"the bundle holds a file over {limits.max_mb} MB")
+                raise ModelCheckError("bundle_member_too_big", limit_mb=limits.max_mb)
             return {Path(i.filename).name: archive.read(i) for i in wanted}
     except (zipfile.BadZipFile, OSError):
-        raise ModelCheckError("this zip cannot be read; upload the bundle as downloaded") from None
+        raise ModelCheckError("bundle_unreadable") from None
 
 
 def check_classifier(model: keras.Model, classes=None) -> list[str]:
@@ -210,16 +208,16 @@ def check_classifier(model: keras.Model, classes=None) -> list[str]:
     """
     shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
     if shape is None or len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2] or not shape[1]:
-        raise ModelCheckError(f"the model's input is {model.input_shape}; expected square RGB photos (None, s, s, 3)")
+        raise ModelCheckError("model_input_shape", shape=str(model.input_shape))
     if classes is None:
         try:
             classes = class_names(model)
-        except ValueError as exc:
-            raise ModelCheckError(str(exc)) from None
+        except ValueError:
+            raise ModelCheckError("model_no_class_names") from None
     classes = list(classes)
     if model.output_shape[-1] != len(classes):
-        raise ModelCheckError(f"the model has {model.output_shape[-1]} outputs for {len(classes)} class names")
+        raise ModelCheckError("model_outputs_mismatch", outputs=int(model.output_shape[-1]), count=len(classes))
     probe = np.asarray(model(np.full((1,) + shape[1:], 127.0, np.float32), training=False))
     if np.any(probe < 0) or abs(float(probe.sum()) - 1.0) > 1e-3:
-        raise ModelCheckError("the model's output is not softmax probabilities (they must be >= 0 and sum to 1)")
+        raise ModelCheckError("model_not_softmax")
     return classes
