@@ -101,7 +101,7 @@ def target_picker() -> Target | None:
 
     # shown names made now, in this run's language (AppTest calls format_func outside the script run)
     shown = {**{option: Target(classes).label for option, classes in PRESETS.items()},
-             **{option: t("ideal.your_class", name=name) for option, name in own.items()},
+             **{option: t("ideal.your_class", name=plain(name)) for option, name in own.items()},  # pills read Markdown
              SEARCH: t("ideal.search_option")}
     choice = st.pills(t("ideal.target"), list(shown), default="siamese", key="ideal_preset",
                       required=True, format_func=shown.get)
