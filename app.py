@@ -9,7 +9,8 @@ import streamlit as st  # noqa: E402
 from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
 from ui.i18n import language_switch_ui, t  # noqa: E402
-from ui.jobs import share_the_cores  # noqa: E402
+from ui.jobs import keep_tensorflow_warm  # noqa: E402
+from ui.session import guard_closed_sessions  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
 from ui.uploads import sweep_ended_sessions  # noqa: E402
 
@@ -37,7 +38,8 @@ def pages() -> list:
 navigation = st.navigation(pages())
 language_switch_ui()
 mode_badge_ui(lab_settings())
-share_the_cores(lab_settings().classroom)  # once per process, before any page runs TensorFlow
+keep_tensorflow_warm()  # no keras.backend.clear_session() after each run (and poll)
+guard_closed_sessions(lab_settings().classroom)  # a closed tab's session cannot be taken over (once per process)
 sweep_ended_sessions()  # ended sessions' uploads go within minutes; throttled to once a minute
 backbone_picker_ui()
 try:

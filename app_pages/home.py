@@ -21,11 +21,12 @@ if photos:
     backbone = get_backbone()
     with st.spinner(t("home.classifying")), light_work():
         predictions = classify_images(backbone, [p.image for p in photos], k=5)
-    for photo, preds in zip(photos, predictions):
+    for index, (photo, preds) in enumerate(zip(photos, predictions)):
         left, right = st.columns([1, 2])
         left.image(photo.image, caption=plain(photo.name), width="stretch")
         chart = top_k_chart(preds, t("home.top5_title", model=backbone.spec.display_name), imagenet=True)
-        right.plotly_chart(chart, width="stretch", key=f"chart_{photo.digest}_{selected_backbone()}")
+        # The place and the name: the same photo uploaded twice (even under two names) still gets two charts.
+        right.plotly_chart(chart, width="stretch", key=f"chart_{index}_{photo.name}_{selected_backbone()}")
 else:
     st.info(t("home.add_photo"))
 next_step_ui("home")

@@ -23,6 +23,7 @@ MESSAGES = {
     "archive_over_limit": "the archive unpacks to more than the {limit_mb:,.0f} MB allowed",
     "archive_not_zip": "this is not a readable .zip file ({reason})",
     "archive_damaged_entry": "the archive entry {entry!r} is damaged ({reason})",
+    "archive_entry_unpack": "the archive entry {entry!r} cannot be unpacked ({reason})",
     "archive_unreadable": "{file} is not a readable archive ({reason})",
     # core.data.images
     "image_unknown_format": "{file} is not an image Transfer Lab can read ({formats})",
@@ -75,17 +76,19 @@ MESSAGES = {
     "export_tflite": "TensorFlow Lite could not convert this model ({kind}); the .keras file is still complete",
     "model_too_big": "the model file is {mb:.0f} MB; the limit is {limit_mb} MB",
     "model_not_zip": "this is not a readable .keras model file (a .keras file is a zip archive)",
-    "model_unpacks_too_big": "the model unpacks to more than {limit_mb} MB",
+    "model_unpacks_too_big": "the model unpacks to more than {limit_mb} MB or {files} files",
+    "model_member_too_big": "{file} is larger than {limit_mb:,.0f} MB",
+    "model_config_refused": "{detail}",
+    "model_too_slow": "checking the model took more than {seconds:g} s; it is too slow for this server",
     "model_no_config": "this is not a readable .keras model file (no readable config.json inside)",
-    "model_input_too_big": "the model's input is {side} pixels a side; at most {limit} are allowed "
-                           "(and the size must be fixed)",
     "model_too_many_params": "the model has {count:,} parameters; at most {limit:,} are allowed",
     "model_has_code": "this model contains Python code (a Lambda layer or similar); Transfer Lab only loads "
                       "models in Keras safe mode, so it was refused",
     "model_cannot_load": "this is not a model Transfer Lab can load ({reason})",
     "model_unreadable": "this is not a readable .keras model file ({reason})",
     "model_count": "expected one .keras model (or the bundle zip), got {count}",
-    "bundle_member_too_big": "the bundle holds a file over {limit_mb} MB",
+    "bundle_count": "expected one .keras model in the bundle, got {count} in {files} files",
+    "bundle_member_too_big": "the bundle's model is over {limit_mb} MB",
     "bundle_unreadable": "this zip cannot be read; upload the bundle as downloaded",
     "model_input_shape": "the model's input is {shape}; expected square RGB photos (None, s, s, 3)",
     "model_no_class_names": "this model does not carry its class names; give its labels.txt (one name a line) "

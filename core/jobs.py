@@ -196,8 +196,10 @@ class Scheduler:
             if not self.threaded:
                 self._run(job)
                 continue
-            threading.Thread(target=self._run, args=(job,), name=f"job-{job.kind}", daemon=True).start()
-            # a thread per job: loop again in case several slots are free
+            self._start(job)  # a thread per job: loop again in case several slots are free
+
+    def _start(self, job: Job) -> None:
+        threading.Thread(target=self._run, args=(job,), name=f"job-{job.kind}", daemon=True).start()
 
     def stop_orphans(self, alive: set[str]) -> list[Job]:
         """Stops the jobs of owners no longer alive (a closed browser tab): a waiting one leaves the queue, a
@@ -241,3 +243,17 @@ class Scheduler:
     def _end(self, job: Job, state: str) -> None:
         job.state, job.finished_at = state, self.clock()
         job.steps = None  # the closure may hold models and photos; the records are what the owner keeps
+
+
+_SHARED: dict[tuple[int, bool], Scheduler] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_scheduler(slots: int, threaded: bool = True) -> Scheduler:
+    """The one scheduler (and its light lane) of this process per (slots, threaded): a plain module-level
+    singleton behind a lock, not a Streamlit cache, so nothing a browser can send (Streamlit's
+    ``clear_cache`` message empties ``st.cache_resource`` for the whole server) can replace the queue."""
+    with _SHARED_LOCK:
+        if (slots, threaded) not in _SHARED:
+            _SHARED[slots, threaded] = Scheduler(slots=slots, threaded=threaded)
+        return _SHARED[slots, threaded]

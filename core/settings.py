@@ -35,6 +35,8 @@ class Limits:
     max_fine_tune_blocks: int | None = None
     max_fine_tune_epochs: int | None = None
     max_sweep_photos: int | None = None
+    max_uploads_total_mb: int | None = None  # every session's unpacked uploads together, on the server's disk
+    max_classes: int | None = None  # "Your own classes" per session
 
     def __post_init__(self):
         for f in fields(self):
@@ -58,6 +60,8 @@ LIMIT_VARIABLES = {
     "TRANSFER_LAB_MAX_FINE_TUNE_BLOCKS": ("max_fine_tune_blocks", 2),
     "TRANSFER_LAB_MAX_FINE_TUNE_EPOCHS": ("max_fine_tune_epochs", 3),
     "TRANSFER_LAB_MAX_SWEEP_PHOTOS": ("max_sweep_photos", 20),
+    "TRANSFER_LAB_MAX_UPLOADS_TOTAL_MB": ("max_uploads_total_mb", 4000),
+    "TRANSFER_LAB_MAX_CLASSES": ("max_classes", 20),
 }
 
 

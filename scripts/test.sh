@@ -9,6 +9,8 @@ need_apt=()
 # grep reads every line (no -q): an early exit would kill fc-list and, with pipefail, fail the check.
 has_font() { fc-list 2>/dev/null | grep -i "$1" >/dev/null; }
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+command -v redis-server >/dev/null || need_apt+=(redis-server)  # -m cluster: deploy/cluster.sh
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need_apt+=(nginx)
 has_font dejavu || need_apt+=(fonts-dejavu-core)
 has_font "noto color emoji" || need_apt+=(fonts-noto-color-emoji)
 has_font "noto sans cjk" || need_apt+=(fonts-noto-cjk)

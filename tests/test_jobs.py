@@ -224,14 +224,44 @@ def test_jobs_of_closed_sessions_are_stopped_and_leave_the_queue():
     assert gone_running.state == STOPPED and staying.state == DONE
 
 
-def test_a_classroom_server_leaves_one_core_to_its_own_threads():
+def test_tensorflow_keeps_every_core_and_its_compute_threads_let_the_server_go_first():
     import subprocess
     import sys
 
     from tests.conftest import ROOT
 
-    code = ("from ui.jobs import share_the_cores; import tensorflow as tf; "
-            "print(share_the_cores(False), share_the_cores(True, cores=4), "
-            "tf.config.threading.get_intra_op_parallelism_threads())")
+    code = ("import os, tensorflow as tf; from ui.jobs import yield_compute_threads; "
+            "tf.matmul(tf.ones((64, 64)), tf.ones((64, 64))); "
+            "moved = yield_compute_threads(); again = yield_compute_threads(); "
+            "policies = {os.sched_getscheduler(int(t)) for t in os.listdir('/proc/self/task') "
+            "if open(f'/proc/self/task/{t}/comm').read().startswith('tf_')}; "
+            "print(tf.config.threading.get_intra_op_parallelism_threads(), moved > 0, again, "
+            "policies == {os.SCHED_BATCH}, os.sched_getscheduler(0) == os.SCHED_OTHER)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert out.stdout.split() == ["None", "3", "3"], out.stderr[-2000:]
+    assert out.stdout.split() == ["0", "True", "0", "True", "True"], out.stderr[-2000:]
+
+
+def test_the_shared_scheduler_is_one_per_process_whoever_asks_first():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from core.jobs import shared_scheduler
+
+    with ThreadPoolExecutor(8) as pool:
+        got = list(pool.map(lambda _: shared_scheduler(3), range(32)))
+    assert all(s is got[0] for s in got) and got[0].slots == 3
+    assert shared_scheduler(3, threaded=False) is not got[0]
+
+
+def test_script_runs_and_polls_leave_keras_and_tensorflow_state_alone(monkeypatch):
+    """Streamlit calls keras.backend.clear_session() after every script run (it empties TensorFlow's kernel
+    cache under running jobs); the app switches that off."""
+    import keras
+
+    from tests.conftest import open_page
+
+    calls = []
+    monkeypatch.setattr(keras.backend, "clear_session", lambda *a, **k: calls.append(1))
+    at = open_page("app_pages/ideal_cat.py")
+    at.run()
+    assert not at.exception
+    assert calls == []

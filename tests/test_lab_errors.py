@@ -19,6 +19,7 @@ from core.data.images import ImageInputError, load_image, load_image_file
 from core.data.safe_paths import FolderError, typed_folder
 from core.errors import MESSAGES, LabError, arguments
 from core.transfer.loading import ModelCheckError, check_model_archive
+from tests.conftest import ROOT
 from tests.i18n_text import chinese_left, english_left
 from tests.server_paths import leaks
 from ui.errors import describe
@@ -41,8 +42,9 @@ def _arguments_as_core_passes_them() -> dict[str, object]:
         entry="cats/tabby.jpg", url="https://www.robots.ox.ac.uk/~vgg/data/pets/data/", label="PGD",
         state="running", variable="TRANSFER_LAB_MAX_EPOCHS", value="-3", kind="ConverterError", view="flipped",
         shape="(None, 224, 224, 1)", tasks="species, breeds, folders", task="breeds", formats="JPEG, PNG",
-        algorithm="sha256", list="test.txt")
-    numbers = dict(count=3, limit=60, mb=12.5, limit_mb=10, width=9000, height=8000, side=4096, outputs=3)
+        algorithm="sha256", list="test.txt", detail=f"the model has 2,000 layers; at most 500 are allowed ({UPLOADS})")
+    numbers = dict(count=3, limit=60, mb=12.5, limit_mb=10, width=9000, height=8000, side=4096, outputs=3, files=80,
+                   seconds=20.0)
     return {**texts, **numbers}
 
 
@@ -76,6 +78,11 @@ def test_every_code_renders_in_both_languages_without_a_server_path(code):
     assert english_left([chinese]) == []
     assert str(error) not in chinese
     assert leaks(english) == [] and leaks(chinese) == []
+
+
+def test_every_code_is_raised_or_recorded_somewhere_in_core():
+    sources = "".join(path.read_text() for path in (ROOT / "core").rglob("*.py") if path.name != "errors.py")
+    assert [code for code in MESSAGES if f'"{code}"' not in sources] == []
 
 
 def test_the_cli_keeps_its_english_with_the_paths_it_needs():

@@ -25,9 +25,11 @@ from core.models.backbones import (
 from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import it from here
 from ui.errors import problem_text
 from ui.i18n import t
-from ui.uploads import limits_help, within_limits
+from ui.settings import lab_settings
+from ui.uploads import limits_help, uploader_key, within_limits
 
 BACKBONE_KEY = "backbone"
+DECODED_KEY = "decoded_uploads"  # uploader key -> {upload id: Photo, or why it is not one}
 SAMPLES = bundled_samples()
 DOG_SAMPLE = "Leonberger dog (Oxford-IIIT Pet, CC BY-SA)"
 # The largest backbone input (260 px) is the centre 87.5% of the shorter side, so 384 px loses nothing.
@@ -86,22 +88,25 @@ def backbone_picker_ui() -> str:
         t("widgets.backbone"), usable, key=BACKBONE_KEY, format_func=shown.get,
         help=t("widgets.backbone_help"),
     )
+    classroom = lab_settings().classroom  # learners never start a download: the teacher runs the command
     with st.sidebar.expander(t("widgets.offline_title")):
         for spec in list_backbones():
             ok = status[spec.name][0]
-            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {offline_words(spec, ok)}")
-            if not ok and spec.family == "keras_applications":
+            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {offline_words(spec, ok, classroom)}")
+            if not ok and spec.family == "keras_applications" and not classroom:
                 _download_button(spec)
     return st.session_state[BACKBONE_KEY]
 
 
-def offline_words(spec, ok: bool) -> str:
+def offline_words(spec, ok: bool, classroom: bool = False) -> str:
     """Whether a backbone works offline and, if not, how to get it, in the learner's language (core's
     ``availability`` reason is the CLI's English)."""
     if ok:
         return t("widgets.offline_yes")
     if spec.family == "keras_applications":
-        return t("widgets.offline_needs_download", command=f"python -m core download-weights {spec.name}")
+        command = f"python -m core download-weights {spec.name}"
+        return t("widgets.offline_ask_teacher", command=command) if classroom else t(
+            "widgets.offline_needs_download", command=command)
     return t("widgets.offline_needs_package", package=spec.weights_file.split(":")[0].replace("_", "-"))
 
 
@@ -204,18 +209,36 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
         files = [shot] if shot is not None else []
     else:
         files = st.file_uploader(t("widgets.upload_photos") if multiple else t("widgets.upload_photo"),
-                                 accept_multiple_files=multiple, key=f"{key}_upload", type=None,
+                                 accept_multiple_files=multiple, key=uploader_key(f"{key}_upload"), type=None,
                                  help=limits_help(t("widgets.photo_formats")))
         files = (files or []) if multiple else ([files] if files else [])
+        return decode_uploads(files, key=f"{key}_upload")
     return decode_uploads(files)
 
 
-def decode_uploads(files) -> list[Photo]:
-    """Decodes uploaded files, reporting each unreadable one and keeping the rest."""
+def decode_uploads(files, key: str | None = None) -> list[Photo]:
+    """Decodes uploaded files, reporting each unreadable one and keeping the rest.
+
+    With the uploader's ``key``, each upload is decoded once and kept (photo or problem) while the uploader
+    holds it, so a rerun decodes nothing again; files over the allowance leave the uploader.
+    """
+    decoded = st.session_state.setdefault(DECODED_KEY, {})
+    before, now = decoded.get(key, {}), {}
     photos = []
-    for file in within_limits(files):
-        try:
-            photos.append(photo_from_bytes(file.getvalue(), file.name))
-        except ImageInputError as exc:
-            st.error(t("errors.not_used", problem=problem_text(exc)), icon="🚫")
+    for file in within_limits(files, key=key):
+        result = before.get(file.file_id) or _decode(file)
+        now[file.file_id] = result
+        if isinstance(result, Photo):
+            photos.append(result)
+        else:
+            st.error(t("errors.not_used", problem=problem_text(result)), icon="🚫")
+    if key is not None:
+        decoded[key] = now
     return photos
+
+
+def _decode(file) -> Photo | ImageInputError:
+    try:
+        return photo_from_bytes(file.getvalue(), file.name)
+    except ImageInputError as exc:
+        return exc

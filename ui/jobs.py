@@ -7,56 +7,86 @@ half second and reruns the whole page once when it ends, so the page can pick up
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler
+from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler, shared_scheduler
 from ui.errors import problem_text
 from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
 
 JOBS = "jobs"  # session key: {page slot: Job}
+ANNOUNCED = "jobs_announced"  # session key: {page slot: the finished Job the page was rerun for}
 INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
 POLL_SECONDS = 0.5
 CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
-@st.cache_resource(show_spinner=False)
-def scheduler(slots: int, inline: bool) -> Scheduler:
-    """The one scheduler of this server (per slot count, so a test may ask for another)."""
-    return Scheduler(slots=slots, threaded=not inline)
-
-
 def the_scheduler() -> Scheduler:
-    return scheduler(lab_settings().heavy_slots, os.environ.get(INLINE) == "1")
+    """The one scheduler of this server (core.jobs.shared_scheduler, out of reach of ``clear_cache``)."""
+    return shared_scheduler(lab_settings().heavy_slots, threaded=os.environ.get(INLINE) != "1")
 
 
-@functools.lru_cache(maxsize=1)
-def share_the_cores(classroom: bool, cores: int | None = None) -> int | None:
-    """In classroom mode TensorFlow's ops get one core fewer than the machine has (process-wide, set once
-    before the first op), so the server's own threads (pages, websockets, static files) and a learner's
-    light request always find a core free while a heavy job computes. Returns the thread count set, None
-    when left to TensorFlow (personal mode, or TensorFlow already running)."""
-    if not classroom:
-        return None
-    import tensorflow as tf
+_yielded: set[int] = set()
 
-    threads = max(1, (cores or os.cpu_count() or 1) - 1)
+
+def yield_compute_threads() -> int:
+    """Puts TensorFlow's compute threads (Linux names them ``tf_*``) not yet moved under ``SCHED_BATCH``: the
+    same share of the CPU as before (no nice level, so a browser or another program on the machine cannot
+    starve a job), but a server thread that wakes up (a page, a poll, a websocket) is not made to wait for
+    them. So a heavy job keeps every core, and the pages stay quick. Cheap (one look at /proc/self/task);
+    returns how many it moved. Elsewhere than Linux it does nothing."""
+    tasks = Path("/proc/self/task")
+    if not tasks.is_dir() or not hasattr(os, "SCHED_BATCH"):
+        return 0
+    lowered = 0
+    for task in tasks.iterdir():
+        tid = int(task.name)
+        if tid in _yielded or not _read(task / "comm").startswith("tf_"):
+            continue
+        with contextlib.suppress(OSError):  # the thread ended, or the system refuses
+            os.sched_setscheduler(tid, os.SCHED_BATCH, os.sched_param(0))
+            lowered += 1
+        _yielded.add(tid)
+    return lowered
+
+
+def _read(path: Path) -> str:
     try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-    except RuntimeError:  # TensorFlow already ran an op in this process (e.g. a test): keep its pool
-        return None
-    return threads
+        return path.read_text()
+    except OSError:
+        return ""
+
+
+def keep_tensorflow_warm() -> None:
+    """Stops Streamlit resetting Keras after every script run (once per process, before the first run).
+
+    Streamlit's script runner calls ``keras.backend.clear_session()`` after each run, fragment polls included
+    (``_clean_problem_modules``, made for single-user notebooks): that empties TensorFlow's kernel cache under
+    the running jobs, resets Keras's global state for every thread and runs a full ``gc.collect()``, twice a
+    second per polling learner. Nothing in this app relies on it (models are cached on purpose), so only its
+    other half, closing matplotlib figures, is kept. Streamlit has no option for this, hence the patch."""
+    from streamlit.runtime.scriptrunner import script_runner
+
+    def clean_matplotlib_only() -> None:
+        plt = sys.modules.get("matplotlib.pyplot")
+        if plt is not None:
+            plt.close("all")
+
+    script_runner._clean_problem_modules = clean_matplotlib_only
 
 
 def light_work():
     """``with light_work():`` around one photo's classification, feature maps or Grad-CAM: it runs now, never
     queued, and heavy jobs hold still between their steps until it is done (core.jobs.LightLane)."""
+    yield_compute_threads()
     return the_scheduler().lane.light()
 
 
@@ -75,6 +105,7 @@ def place_words(ahead: int, seconds: float | None) -> str:
 def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any]],
               progress: Callable[[Any], float] | None = None, keep_records: bool = True) -> Job | None:
     """Queues a job for this session; if one is already waiting or running, says which and returns None."""
+    yield_compute_threads()
     try:
         job = the_scheduler().submit(session_id(), kind, label, steps, progress, keep_records)
     except Busy as busy:
@@ -97,6 +128,7 @@ def take_finished(slot: str) -> Job | None:
     if job is None or not job.finished:
         return None
     del st.session_state[JOBS][slot]
+    st.session_state.get(ANNOUNCED, {}).pop(slot, None)
     if job.state == FAILED:
         st.error(t("jobs.failed", label=job.label, error=problem_text(job.error)))
     elif job.state == CANCELLED:
@@ -105,18 +137,37 @@ def take_finished(slot: str) -> Job | None:
 
 
 def job_ui(slot: str, render: Callable[[Job], None] | None = None) -> None:
-    """Place in the queue with Cancel, or live progress with Stop; polls while the job is active."""
+    """Place in the queue with Cancel, or live progress with Stop; polls while the job is active.
+
+    A job that ended before this call (a cached result, an instant failure, a cancel: it can end between
+    ``start_job`` and here) makes the page run once more, so the page's ``take_finished`` shows it now."""
     job = job_of(slot)
-    if job is None or job.finished:
+    if job is None:
+        return
+    if job.finished:
+        _hand_over(slot, job)
         return
     every = CLASSROOM_POLL_SECONDS if lab_settings().classroom else POLL_SECONDS
     st.fragment(run_every=every)(_job_status)(slot, render)
 
 
+def _hand_over(slot: str, job: Job) -> None:
+    """Reruns the whole page once per finished job, whose ``take_finished`` then hands the job over; a page that
+    takes its job later in the same run (after ``job_ui``) costs one extra run, never a loop."""
+    announced = st.session_state.setdefault(ANNOUNCED, {})
+    if announced.get(slot) is job:
+        return
+    announced[slot] = job
+    st.rerun(scope="app")
+
+
 def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
     job = job_of(slot)
-    if job is None or job.finished:
-        st.rerun(scope="app")  # the page takes the result
+    if job is None:
+        st.rerun(scope="app")
+    if job.finished:
+        _hand_over(slot, job)  # the page takes the result
+        return
     if job.state == WAITING:
         sched = the_scheduler()
         st.info(t("jobs.waiting", label=job.label, place=place_words(sched.ahead(job), sched.estimate_wait(job))))

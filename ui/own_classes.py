@@ -13,15 +13,17 @@ import streamlit as st
 
 from core.data.datasets import Dataset, Sample, local_datasets
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.data.safe_paths import stays_inside
 from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import LANGUAGES, learner_class, t, translate
+from ui.settings import lab_settings
 from ui.state import transfer_page
 from ui.text import plain
 from ui.transfer_results import language_key, task_label
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
-from ui.uploads import limits_help
+from ui.uploads import limits_help, uploader_key
 
 RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
 MIN_PER_CLASS = 4
@@ -56,7 +58,11 @@ def own_classes_ui() -> Dataset | None:
     for cls in classes:
         with st.container(border=True):
             filled.append((cls, _class_editor(cls, removable=len(classes) > 2)))
-    if st.button(t("own_classes.add_class"), key="oc_add"):
+    most = lab_settings().limits.max_classes
+    full = bool(most) and len(classes) >= most
+    if full:
+        st.caption(t("own_classes.max_classes", limit=most))
+    if st.button(t("own_classes.add_class"), key="oc_add", disabled=full):
         next_id = max(c["id"] for c in classes) + 1
         classes.append({"id": next_id, "name": t("own_classes.default_name", letter=chr(65 + next_id % 26)),
                         "shots": []})
@@ -171,14 +177,40 @@ def _previews(samples: list[Sample]) -> None:
 
 def _add_samples(cls: dict, samples: list[Sample]) -> int:
     """Adds dataset photos to a class, skipping unreadable ones and ones it already has; returns how many."""
-    have = {p.digest for p in cls["shots"]}
-    added = 0
-    for photo in _read_photos([Path(sample.path) for sample in samples]):
-        if photo.digest not in have:
+    return add_photos(cls, _read_photos([Path(sample.path) for sample in samples]), quiet=True)
+
+
+def add_photos(cls: dict, photos: list[Photo], quiet: bool = False) -> int:
+    """Adds photos to a class, each content once, within the teacher's limits per class and for all classes;
+    says (unless ``quiet``) what was left out. Returns how many were added."""
+    limits = lab_settings().limits
+    have, total = {p.digest for p in cls["shots"]}, sum(len(c["shots"]) for c in _classes())
+    added, same, full = 0, 0, []
+    for photo in photos:
+        if photo.digest in have:
+            same += 1
+        elif limits.max_photos_per_class and len(cls["shots"]) >= limits.max_photos_per_class:
+            full.append(("class", limits.max_photos_per_class))
+        elif limits.max_session_photos and total >= limits.max_session_photos:
+            full.append(("session", limits.max_session_photos))
+        else:
             cls["shots"].append(photo)
             have.add(photo.digest)
-            added += 1
+            total, added = total + 1, added + 1
+    if not quiet:
+        _left_out(cls["name"] or t("own_classes.this_class"), same, full)
     return added
+
+
+def _left_out(name: str, same: int, full: list[tuple[str, int]]) -> None:
+    """One line for photos already in the class, one for photos over a limit."""
+    if same:
+        st.info(t("own_classes.duplicates", count=same, name=name), icon="♻️")
+    if full:
+        kind, limit = full[0]
+        line = t("own_classes.class_full", count=len(full), name=name, limit=limit) if kind == "class" else t(
+            "own_classes.session_full", count=len(full), limit=limit)
+        st.warning(line, icon="🚫")
 
 
 def _read_photos(files: list[Path]) -> list[Photo]:
@@ -214,17 +246,17 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
         st.rerun()
     left, right = st.columns(2)
     uploads = left.file_uploader(t("own_classes.photos_of", name=plain(cls["name"]) or t("own_classes.this_class")),
-                                 accept_multiple_files=True, key=f"{key}_upload",
+                                 accept_multiple_files=True, key=uploader_key(f"{key}_upload"),
                                  help=limits_help(t("own_classes.upload_help")))
-    _keep_uploads(cls, uploads or [])
+    _keep_uploads(cls, uploads or [], f"{key}_upload")
     with right:
         folder = folder_ui(t("own_classes.add_folder"), f"{key}_folder", help=t("own_classes.add_folder_help"))
         if folder and st.button(t("own_classes.add_these"), key=f"{key}_add_folder"):
-            cls["shots"].extend(_folder_photos(folder))
+            add_photos(cls, _folder_photos(folder))
         if st.toggle(t("own_classes.camera"), key=f"{key}_camera_on"):
             shot = st.camera_input(t("own_classes.take_photo"), key=f"{key}_camera")
             if shot is not None and st.button(t("own_classes.add_shot"), key=f"{key}_add_shot"):
-                cls["shots"].extend(decode_uploads([shot]))
+                add_photos(cls, decode_uploads([shot]))
     photos = cls["shots"]
     _thumbnails(cls, photos, key)
     if len(photos) < MIN_PER_CLASS:
@@ -233,13 +265,13 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
     return photos
 
 
-def _keep_uploads(cls: dict, uploads: list) -> None:
+def _keep_uploads(cls: dict, uploads: list, key: str) -> None:
     """Copies new uploads into the class's own list: the uploader's state is dropped when the learner
     switches page, the class's list is not. Each upload is taken once, so a photo removed stays removed."""
     taken = cls.setdefault("uploads_taken", set())
     new = [u for u in uploads if u.file_id not in taken]
     if new:
-        cls["shots"].extend(decode_uploads(new))
+        add_photos(cls, decode_uploads(new, key=key))
         taken.update(u.file_id for u in new)
 
 
@@ -263,7 +295,8 @@ def _folder_photos(folder: str, limit: int = 200) -> list[Photo]:
     if not path.is_dir():
         st.error(t("own_classes.not_a_folder", folder=plain(path.name)), icon="🚫")
         return []
-    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)[:limit]
+    files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                   and stays_inside(p, path))[:limit]  # a link to a file elsewhere is never read
     if not files:
         st.warning(t("own_classes.no_photos", folder=plain(path.name)), icon="⚠️")
     return _read_photos(files)

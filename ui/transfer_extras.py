@@ -29,6 +29,7 @@ from ui.state import (
 )
 from ui.text import plain
 from ui.transfer_training import confirm_ui
+from ui.uploads import limits_help, uploader_key, within_limits
 
 _LOG = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def try_it_ui() -> None:
         return
     names = [learner_class(c) for c in model.classes]
     explain = _gradcam(model)
-    for photo, row in zip(photos, probs):
+    for index, (photo, row) in enumerate(zip(photos, probs)):
         left, right = st.columns([1, 2])
         best = int(np.argmax(row))
         if explain is None:
@@ -64,7 +65,7 @@ def try_it_ui() -> None:
             left.image(overlay, width="stretch",
                        caption=t("transfer.gradcam_caption", name=plain(photo.name), predicted=plain(names[best])))
         right.plotly_chart(top_k_chart(top_k(row, min(5, len(names)), names), t("transfer.your_model")),
-                           width="stretch", key=f"try_{photo.digest}_{model.run}")
+                           width="stretch", key=f"try_{index}_{photo.name}_{model.run}")
 
 
 def _gradcam(model: TrainedModel):
@@ -151,8 +152,9 @@ def load_model_ui() -> None:
     with st.expander(t("transfer.load_heading"), expanded=bool(page.loaded_id)):
         limits = model_limits()
         uploads = st.file_uploader(t("transfer.load_upload"), type=["zip", "keras", "txt"],
-                                   accept_multiple_files=True, key="tt_model_upload",
-                                   help=t("transfer.load_help", mb=limits.max_mb, side=limits.max_side))
+                                   accept_multiple_files=True, key=uploader_key("tt_model_upload"),
+                                   help=limits_help(t("transfer.load_help", mb=limits.max_mb, side=limits.max_side)))
+        uploads = within_limits(uploads or [], photos=False, key="tt_model_upload")  # models count too
         if not uploads:
             return
         upload_id = tuple(u.file_id for u in uploads)

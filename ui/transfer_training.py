@@ -31,7 +31,7 @@ from ui.settings import lab_settings, widget_max
 from ui.state import TrainedModel, TransferRun, replacing_loses_work, set_trained, transfer_page
 from ui.text import plain
 from ui.transfer_results import curves_figure, history_of, language_key, shown_dataset, task_label
-from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, within_limits
+from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, unpack_zip, uploader_key, within_limits
 
 SLOT = "transfer"
 DOWNLOADABLE = {"oxford-pets": fetch_oxford_pets, "cats-vs-dogs": fetch_cats_vs_dogs}
@@ -81,28 +81,23 @@ def data_settings_ui() -> DataSettings | None:
 def _zip_location() -> str:
     """Extracts an uploaded zip once (safely, into a folder private to this session); returns that folder."""
     page = transfer_page()
-    upload = st.file_uploader(t("transfer.zip_upload"), type=["zip"], key="tt_zip",
+    upload = st.file_uploader(t("transfer.zip_upload"), type=["zip"], key=uploader_key("tt_zip"),
                               help=limits_help(t("transfer.zip_help")))
     saved = page.zip_dir
-    if upload is None or not within_limits([upload], photos=False):
+    if upload is None or not within_limits([upload], photos=False, key="tt_zip"):
         if saved:  # the zip was removed: its folder goes with it
             forget_upload_dir(saved[2])
             page.zip_dir = None
         return ""
     if saved and saved[0] == upload.file_id:
         return saved[1]
-    from core.data.archives import dataset_root, extract_zip
-
     folder = new_upload_dir(previous=saved[2] if saved else None)  # a replaced zip's folder goes now
     page.zip_dir = None
-    try:
-        root = str(dataset_root(extract_zip(upload, folder)))
-    except ArchiveError as exc:
-        forget_upload_dir(folder)
-        st.error(t("transfer.zip_refused", name=plain(upload.name), problem=problem_text(exc)), icon="🚫")
+    root = unpack_zip(upload, folder, "tt_zip")  # any failure removes the folder and says so in one line
+    if root is None:
         return ""
-    page.zip_dir = (upload.file_id, root, str(folder))
-    return root
+    page.zip_dir = (upload.file_id, str(root), str(folder))
+    return str(root)
 
 
 def head_settings_ui() -> HeadSettings:

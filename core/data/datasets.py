@@ -26,6 +26,7 @@ from core.data.public_datasets import (
     fetch_oxford_pets,
     oxford_pets_dir,
 )
+from core.data.safe_paths import files_inside, stays_inside
 from core.errors import LabError
 
 TASKS = ("species", "breeds", "folders")
@@ -131,11 +132,13 @@ def load_image_folder(folder: str | Path, name: str = "") -> Dataset:
     Returns:
         The dataset (task ``"folders"``); files that are not photos are listed in ``skipped``.
     """
-    root = _existing_folder(folder)
-    root = dataset_root(root)
+    top = _existing_folder(folder).resolve()
+    root = dataset_root(top)
+    root = root if stays_inside(root, top) else top
     labelled, skipped = [], []
-    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))):
-        for path in sorted(class_dir.rglob("*")):
+    for class_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "__"))
+                            and stays_inside(p, top)):  # a class folder linked from elsewhere is not a class
+        for path in files_inside(class_dir, top):
             if _is_image_name(path):
                 labelled.append((path, class_dir.name, ""))
             elif path.is_file() and not path.name.startswith("."):
@@ -158,9 +161,9 @@ def load_oxford_named(folder: str | Path, task: str = "breeds", name: str = "") 
     """
     if task not in ("breeds", "species"):
         raise DatasetError("dataset_task", tasks="breeds, species", task=task)
-    root = _existing_folder(folder)
+    root = _existing_folder(folder).resolve()
     labelled, skipped = [], []
-    for path in sorted(root.rglob("*")):
+    for path in files_inside(root, root):
         if not _is_image_name(path):
             continue
         label = oxford_label(path.name, task)

@@ -10,6 +10,7 @@ already cached, so the next run resumes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import tempfile
@@ -99,6 +100,20 @@ def sample_digest(sample: Sample) -> str:
     return hashlib.sha256(data).hexdigest()[:40]
 
 
+@functools.lru_cache(maxsize=1)
+def second_level():
+    """The embeddings every machine of a cluster shares (Redis, with ``TRANSFER_LAB_REDIS_URL``), or None: then
+    this machine's disk is the only level, as on a laptop."""
+    from core.cluster import connect, redis_url
+
+    url = redis_url()
+    if url is None:
+        return None
+    from core.cluster.store import RedisEmbeddings
+
+    return RedisEmbeddings(connect(url))
+
+
 class EmbeddingCache:
     """Embeddings and dHashes of photos for one embedder, stored as append-only ``.npz`` shards.
 
@@ -134,7 +149,10 @@ class EmbeddingCache:
         return EmbeddingCache(key, self.root, self.persist)
 
     def __contains__(self, digest: str) -> bool:
-        return digest in self._load()
+        entries = self._load()
+        if digest not in entries and self.persist and second_level() is not None:
+            entries.update(second_level().get_many(self.folder.name, [digest]))  # another machine's work
+        return digest in entries
 
     def __len__(self) -> int:
         return len(self._load())
@@ -150,6 +168,8 @@ class EmbeddingCache:
             entries[d] = (np.asarray(e, np.float32), int(h))
         if not self.persist:
             return
+        if second_level() is not None:
+            second_level().put_many(self.folder.name, {d: entries[d] for d in digests})
         self.folder.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")
         with os.fdopen(fd, "wb") as out:

@@ -20,6 +20,24 @@ def _under(path: Path, root: Path) -> bool:
     return path == root or root in path.parents
 
 
+def stays_inside(path: str | Path, root: str | Path) -> bool:
+    """``path``, once every symbolic link on the way is resolved, exists and lies inside ``root``."""
+    try:
+        resolved = Path(path).resolve(strict=True)
+    except (OSError, RuntimeError):  # a dangling link or a loop
+        return False
+    return _under(resolved, Path(root).resolve())
+
+
+def files_inside(folder: str | Path, root: str | Path) -> list[Path]:
+    """Every file under ``folder`` that stays inside ``root``, sorted; links leading out are skipped unread and
+    linked folders are not entered, so nothing outside is listed or named."""
+    found = []
+    for current, _, names in os.walk(folder, followlinks=False):
+        found += [Path(current) / name for name in names if stays_inside(Path(current) / name, root)]
+    return sorted(found)
+
+
 def typed_folder(text: str) -> Path:
     """A folder a learner typed on their own machine (``~`` allowed), resolved and checked."""
     text = text.strip()

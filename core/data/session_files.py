@@ -7,6 +7,8 @@ under the app's own root are ever deleted.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import tempfile
@@ -54,3 +56,13 @@ def sweep(root: str | Path, alive: Iterable[str]) -> list[str]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(session)
     return sorted(removed)
+
+
+def folder_bytes(root: str | Path) -> int:
+    """Bytes of the files under ``root`` (links not followed); 0 when it does not exist."""
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with contextlib.suppress(OSError):  # a file removed meanwhile by another session's janitor
+                total += os.lstat(os.path.join(folder, name)).st_size
+    return total

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers
 
-from core.data.downloads import cache_dir, download
+from core.data.downloads import cache_dir, download, exclusive
 from core.data.images import center_crop_resize
 from core.models import efficientnet_lite
 from core.models.torch_checkpoint import load_state_dict
@@ -184,7 +184,9 @@ def download_keras_weights(name: str, progress=None) -> str:
     if spec.family != "keras_applications":
         raise ValueError(f"{spec.display_name} ships with the app; nothing to download")
     checksum = spec.weights_md5 or None
-    return str(download(spec.weights_url, keras_weights_path(spec), checksum, "md5", progress))
+    path = keras_weights_path(spec)
+    with exclusive(path):  # the datasets' lock: two runs never fetch the same file side by side
+        return str(download(spec.weights_url, path, checksum, "md5", progress))
 
 
 def _build_lite(spec: BackboneSpec) -> keras.Model:

@@ -7,8 +7,9 @@ import io
 import json
 import os
 import tempfile
+import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import keras
@@ -16,8 +17,12 @@ import numpy as np
 
 import core.models.backbones  # noqa: F401  (registers CaffePreprocess for loading)
 from core.errors import LabError
+from core.transfer.config_check import ConfigCaps, ConfigCheckError, ConfigSummary, check_config
 from core.transfer.export import LABELS_FILE, parse_labels
 from core.transfer.model import class_names
+
+MAX_MEMBERS = 16  # a .keras holds 3-4 files, a bundle 6
+MAX_CONFIG_BYTES = 8_000_000
 
 
 class ModelCheckError(LabError, ValueError):
@@ -31,18 +36,21 @@ class ModelLimits:
     max_mb: int = 200
     max_side: int = 1024
     max_params: int = 60_000_000
+    max_seconds: float = 60.0  # the whole check, loading and the first prediction included
+    caps: ConfigCaps = ConfigCaps()
 
     def __post_init__(self):
         if self.max_mb < 1 or self.max_side < 32 or self.max_params < 1000:
             raise ValueError(f"model limits too small: {self}")
 
 
-def check_model_archive(path: str | Path, limits: ModelLimits = ModelLimits()) -> None:
+def check_model_archive(path: str | Path, limits: ModelLimits = ModelLimits()) -> ConfigSummary:
     """Checks a ``.keras`` file from its size and config alone, before Keras builds anything.
 
-    Reads ``config.json`` from the zip: every input side must be at most ``limits.max_side``
-    and the parameters (counted on variables that are declared but never allocated) at
-    most ``limits.max_params``, so a few-KB file cannot make the process build a huge array.
+    Reads ``config.json`` from the zip (a few members, each capped) and works out every tensor's shape from
+    the JSON (``core.transfer.config_check``): every input side must be at most ``limits.max_side``, every
+    tensor and the layer count within ``limits.caps``, and the parameters at most ``limits.max_params``.
+    No layer is built, so a few-KB file cannot make the process build thousands of layers or huge arrays.
 
     Raises:
         ModelCheckError: what is wrong with it.
@@ -50,62 +58,40 @@ def check_model_archive(path: str | Path, limits: ModelLimits = ModelLimits()) -
     path = Path(path)
     if path.stat().st_size > limits.max_mb * 1e6:
         raise ModelCheckError("model_too_big", mb=path.stat().st_size / 1e6, limit_mb=limits.max_mb)
+    config = _read_config(path, limits)
+    try:
+        summary = check_config(config, replace(limits.caps, max_side=limits.max_side))
+    except ConfigCheckError as exc:  # the learner reads one line; the CLI and the log get the detail
+        raise ModelCheckError("model_config_refused", detail=str(exc)) from None
+    if summary.params > limits.max_params:
+        raise ModelCheckError("model_too_many_params", count=summary.params, limit=limits.max_params)
+    return summary
+
+
+def _read_config(path: Path, limits: ModelLimits) -> dict:
+    """The parsed ``config.json`` of a ``.keras`` zip whose members are few and within the size limits."""
     if not zipfile.is_zipfile(path):
         raise ModelCheckError("model_not_zip")
     try:
         with zipfile.ZipFile(path) as archive:
-            if sum(info.file_size for info in archive.infolist()) > 2 * limits.max_mb * 1e6:
-                raise ModelCheckError("model_unpacks_too_big", limit_mb=2 * limits.max_mb)
-            config = json.loads(archive.read("config.json"))
-    except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError):
+            infos = archive.infolist()
+            if len(infos) > MAX_MEMBERS or sum(info.file_size for info in infos) > 2 * limits.max_mb * 1e6:
+                raise ModelCheckError("model_unpacks_too_big", limit_mb=2 * limits.max_mb, files=MAX_MEMBERS)
+            return json.loads(read_capped(archive, archive.getinfo("config.json"), MAX_CONFIG_BYTES))
+    except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError, RecursionError,
+            EOFError, RuntimeError, NotImplementedError):
         raise ModelCheckError("model_no_config") from None
-    sides = [side for shape in _input_shapes(config) for side in shape[1:-1]]
-    bad = [side for side in sides if not isinstance(side, int) or not 0 < side <= limits.max_side]
-    if bad:
-        raise ModelCheckError("model_input_too_big", side=bad[0], limit=limits.max_side)
-    params = _declared_params(config)
-    if params > limits.max_params:
-        raise ModelCheckError("model_too_many_params", count=params, limit=limits.max_params)
 
 
-def _input_shapes(node) -> list:
-    """Every ``batch_shape`` of an input layer anywhere in a model config (nested models included)."""
-    found = []
-    if isinstance(node, dict):
-        if node.get("class_name") == "InputLayer":
-            layer = node.get("config") if isinstance(node.get("config"), dict) else {}
-            shape = layer.get("batch_shape") or layer.get("batch_input_shape")
-            found.append(list(shape) if isinstance(shape, (list, tuple)) else [None, None, None])
-        for value in node.values():
-            found += _input_shapes(value)
-    elif isinstance(node, list):
-        for value in node:
-            found += _input_shapes(value)
-    return found
-
-
-def _declared_params(config: dict) -> int:
-    """Parameters of a model config, built in a stateless scope so no weight is allocated.
-
-    Raises:
-        ModelCheckError: the config does not deserialise in safe mode.
-    """
-    from keras.src.backend.common import global_state
-
-    pending = list(global_state.get_global_attribute("uninitialized_variables", None) or [])
-    try:
-        with keras.StatelessScope(initialize_variables=False):
-            skeleton = keras.saving.deserialize_keras_object(
-                {k: v for k, v in config.items() if k != "compile_config"}, safe_mode=True)
-            return int(sum(np.prod(v.shape, dtype=np.int64) for v in skeleton.weights))
-    except ValueError as exc:
-        if "lambda" in str(exc).lower() or "safe_mode" in str(exc):
-            raise ModelCheckError("model_has_code") from None
-        raise ModelCheckError("model_cannot_load", reason=str(exc)) from None
-    except Exception as exc:  # any failure to read the config means "not a model file"
-        raise ModelCheckError("model_unreadable", reason=type(exc).__name__) from None
-    finally:  # the declared variables stay unallocated: forget them rather than let a later scope build them
-        global_state.set_global_attribute("uninitialized_variables", pending)
+def read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
+    """One member's bytes, refused once more than ``cap`` come out (a header may lie about the size)."""
+    if info.file_size > cap:
+        raise ModelCheckError("model_member_too_big", file=Path(info.filename).name, limit_mb=cap / 1e6)
+    with archive.open(info) as member:
+        data = member.read(cap + 1)
+    if len(data) > cap:
+        raise ModelCheckError("model_member_too_big", file=Path(info.filename).name, limit_mb=cap / 1e6)
+    return data
 
 
 def load_model_file(path: str | Path, classes=None,
@@ -127,6 +113,7 @@ def load_model_file(path: str | Path, classes=None,
     Raises:
         ModelCheckError: too big, not a readable ``.keras`` file, code inside, or not pixels to softmax probabilities.
     """
+    started = time.monotonic()
     check_model_archive(path, limits)
     try:
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
@@ -138,7 +125,10 @@ def load_model_file(path: str | Path, classes=None,
         raise ModelCheckError("model_unreadable", reason=f"{type(exc).__name__}: {exc}") from None
     if classes is None:
         classes = _labels_inside(path)
-    return model, check_classifier(model, classes)
+    classes = check_classifier(model, classes)
+    if time.monotonic() - started > limits.max_seconds:
+        raise ModelCheckError("model_too_slow", seconds=limits.max_seconds)
+    return model, classes
 
 
 def _labels_inside(path) -> list[str] | None:
@@ -184,15 +174,19 @@ def load_upload(files: dict[str, bytes], limits: ModelLimits = ModelLimits()) ->
 
 
 def _bundle_members(data: bytes, limits: ModelLimits) -> dict[str, bytes]:
-    """The ``.keras`` and ``labels.txt`` of a bundle zip, by base name."""
+    """The ``.keras`` and ``labels.txt`` of a bundle zip, by base name: one model, the sizes checked first."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            wanted = [i for i in archive.infolist() if not i.is_dir() and "__MACOSX" not in i.filename
+            infos = archive.infolist()
+            wanted = [i for i in infos if not i.is_dir() and "__MACOSX" not in i.filename
                       and (i.filename.endswith(".keras") or Path(i.filename).name == LABELS_FILE)]
-            if any(i.file_size > limits.max_mb * 1e6 for i in wanted):
+            models = [i for i in wanted if i.filename.endswith(".keras")]
+            if len(infos) > MAX_MEMBERS or len(models) > 1:
+                raise ModelCheckError("bundle_count", count=len(models), files=len(infos))
+            if sum(i.file_size for i in wanted) > limits.max_mb * 1e6:
                 raise ModelCheckError("bundle_member_too_big", limit_mb=limits.max_mb)
-            return {Path(i.filename).name: archive.read(i) for i in wanted}
-    except (zipfile.BadZipFile, OSError):
+            return {Path(i.filename).name: read_capped(archive, i, int(limits.max_mb * 1e6)) for i in wanted}
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
         raise ModelCheckError("bundle_unreadable") from None
 
 

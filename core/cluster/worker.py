@@ -1,0 +1,120 @@
+"""The workers' side: ``python -m core worker`` is an RQ worker that runs specs with ``core.work.runner.run``.
+
+It is RQ's ``SimpleWorker``: jobs run in the worker's own process, not in a fork per job, because TensorFlow
+does not survive a fork after import and because the backbones, visualisers and attackers it has built stay
+loaded for the next job (``core.work.shared``). While a job runs, a thread refreshes its heartbeat key every
+second; the front ends treat a job whose heartbeat expired as lost with its worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import threading
+import time
+from collections.abc import Iterator
+
+from core.cluster import QUEUE_NAME, connect, redis_url
+from core.cluster.queue import HEARTBEAT_TTL, KEEP, RedisScheduler, key
+from core.jobs import DONE, FAILED, RUNNING, STOPPED
+
+
+def run_spec(spec, store) -> Iterator:
+    """The one runner of every job kind (tests replace it with a toy)."""
+    from core.work.runner import run
+
+    return run(spec, store)
+
+
+def load_spec(text: str):
+    from core.work.specs import spec_from_json
+
+    return spec_from_json(text)
+
+
+def job_store():
+    """Where job inputs come from on this machine: the shared Redis store."""
+    from core.cluster.store import RedisStore
+
+    return RedisStore(connect(redis_url()))
+
+
+@contextlib.contextmanager
+def heartbeat(redis, job_id: str, every: float = 1.0) -> Iterator[None]:
+    """Keeps ``job_id``'s alive key fresh while the ``with`` body runs (also through a long first step)."""
+    done = threading.Event()
+
+    def beat():
+        while not done.is_set():
+            redis.set(key("job", job_id, "alive"), 1, ex=HEARTBEAT_TTL)
+            done.wait(every)
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-{job_id[:8]}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+        redis.delete(key("job", job_id, "alive"))
+
+
+def execute(spec_text: str, keep_records: bool = True) -> str:
+    """Runs one spec from the queue, pushing each step record for the front ends; ends on a stop flag
+    after the current step (the records so far are the partial result). Returns the final state."""
+    from rq import get_current_job
+
+    job = get_current_job()
+    redis, scheduler = job.connection, RedisScheduler(job.connection)
+    records = key("job", job.id, "records")
+    started = time.time()
+    redis.set(key("job", job.id, "started"), started, ex=KEEP)
+    redis.set(key("job", job.id, "state"), RUNNING, ex=KEEP)
+    with heartbeat(redis, job.id):
+        state = _steps(redis, job.id, records, load_spec(spec_text), keep_records)
+    if state == DONE:
+        scheduler.record_duration(job.meta.get("kind", ""), time.time() - started)
+    redis.set(key("job", job.id, "state"), state, ex=KEEP)
+    scheduler.release(job.meta.get("owner", ""), job.id)
+    return state
+
+
+def _steps(redis, job_id: str, records: str, spec, keep_records: bool) -> str:
+    try:
+        iterator = iter(run_spec(spec, job_store()))
+        for record in iterator:
+            pipe = redis.pipeline()
+            pipe.rpush(records, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
+            if not keep_records:
+                pipe.ltrim(records, -1, -1)
+            pipe.expire(records, KEEP)
+            pipe.execute()
+            if redis.exists(key("job", job_id, "stop")):
+                iterator.close()
+                return STOPPED
+        return DONE
+    except Exception as error:  # noqa: BLE001 - the learner reads it; the worker takes the next job
+        redis.set(key("job", job_id, "error"), _picklable(error), ex=KEEP)
+        return FAILED
+
+
+def _picklable(error: BaseException) -> bytes:
+    try:
+        return pickle.dumps(error)
+    except Exception:  # noqa: BLE001 - an exception holding unpicklable state travels as its text
+        return pickle.dumps(RuntimeError(str(error)))
+
+
+def work(name: str | None = None, gpu: int | None = None, burst: bool = False) -> None:
+    """Runs a worker until it is told to stop (SIGTERM ends it after the current job)."""
+    if gpu is not None:  # before TensorFlow is imported: this worker sees one GPU
+        os.environ["CUDA_VISIBLE_DEVICES"] = str(gpu)
+    from rq import Queue, SimpleWorker
+
+    url = redis_url()
+    if url is None:
+        raise ValueError("TRANSFER_LAB_REDIS_URL is not set: a worker needs the lab's Redis")
+    connection = connect(url)
+    worker = SimpleWorker([Queue(QUEUE_NAME, connection=connection)], connection=connection, name=name)
+    worker.work(burst=burst, with_scheduler=False)

@@ -1,0 +1,95 @@
+"""No result is ever lost: a job that ends before the page's first poll (a cached result, an instant failure, a
+cancel) is shown in that same press, without the learner touching a widget (issue 19, item 3).
+
+The race is made certain rather than likely: the scheduler stays threaded (as on a real server, so the page does
+not take the job inline), but its worker "thread" runs the whole job inside ``submit``, so every job has ended
+before the page reaches ``job_ui``.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import core.jobs
+from core.visualise.optimise import Visualiser
+from tests.conftest import open_page
+from tests.mock_backbones import clear_shared_caches, use_mock_backbones
+from ui.jobs import INLINE
+
+PAGE = "app_pages/ideal_cat.py"
+
+
+@pytest.fixture
+def jobs_end_before_the_first_poll(monkeypatch):
+    """Threaded jobs (not the AppTest inline mode) whose worker runs to the end before ``submit`` returns."""
+    monkeypatch.setattr(core.jobs.Scheduler, "_start", lambda self, job: self._run(job))
+    yield
+    monkeypatch.delenv(INLINE, raising=False)
+
+
+def _ideal_page(monkeypatch) -> AppTest:
+    monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "2")
+    use_mock_backbones(monkeypatch)
+    at = open_page(PAGE)
+    monkeypatch.setenv(INLINE, "0")  # open_page asks for inline jobs; a real server has none
+    return at
+
+
+def test_a_cached_ideal_image_is_shown_at_once(monkeypatch, jobs_end_before_the_first_poll):
+    first = _ideal_page(monkeypatch)
+    first.button(key="ideal_go").click().run()
+    assert [s.value for s in first.subheader] == ["Recognisable: Siamese cat"]
+    second = _ideal_page(monkeypatch)  # another learner, same default settings: the shared cached image
+    second.button(key="ideal_go").click().run()
+    assert not second.exception
+    assert [s.value for s in second.subheader] == ["Recognisable: Siamese cat"]
+    assert "This session's gallery" in [h.value for h in second.header]
+    clear_shared_caches()
+
+
+def test_an_instant_failure_is_shown_at_once(monkeypatch, jobs_end_before_the_first_poll):
+    def broken(self, config):
+        raise RuntimeError("the network is out of order")
+        yield  # a generator, as the real one
+
+    monkeypatch.setattr(Visualiser, "run", broken)
+    at = _ideal_page(monkeypatch)
+    at.button(key="ideal_go").click().run()
+    assert not at.exception
+    assert any("failed: the network is out of order" in e.value for e in at.error)
+    clear_shared_caches()
+
+
+CANCEL_SCRIPT = """
+import streamlit as st
+from ui.jobs import job_ui, start_job, take_finished, the_scheduler
+
+ended = take_finished("demo")
+if ended is not None:
+    st.write(f"ended: {ended.state}")
+if st.button("Queue and cancel", key="go"):
+    # queued behind another learner's job, then cancelled before this page polled it once
+    job = start_job("demo", "demo", "Demo job", lambda: iter([1]))
+    job.stop()
+    the_scheduler().cancel_waiting()
+job_ui("demo")
+"""
+
+
+def test_a_job_cancelled_before_the_first_poll_is_shown_at_once(monkeypatch):
+    monkeypatch.delenv(INLINE, raising=False)
+    release = threading.Event()
+    scheduler = core.jobs.shared_scheduler(1, threaded=True)
+    other = scheduler.submit("another learner", "demo", "Their job", lambda: iter([release.wait(30)]))
+    try:
+        at = AppTest.from_string(CANCEL_SCRIPT).run()
+        at.button(key="go").click().run()
+        assert not at.exception
+        assert [i.value for i in at.info] == ["Demo job was cancelled before it started."]
+        assert "ended: cancelled" in [m.value for m in at.markdown]
+    finally:
+        release.set()
+        other.stop()
