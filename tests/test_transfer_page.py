@@ -244,7 +244,7 @@ def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):
     at.button(key="oc_0_add_folder").click().run()
     assert not at.exception
     assert len(_state(at).own_classes[0]["shots"]) == 5
-    assert any(r"truncated\.jpg is damaged" in error.value for error in at.error)
+    assert any("truncated.jpg is damaged" in error.value for error in at.error)
 
 
 @pytest.mark.real_backbone
