@@ -1,20 +1,40 @@
 """Transfer Lab: start with ``streamlit run app.py``."""
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st  # noqa: E402
 
+from ui.i18n import language_switch_ui, t  # noqa: E402  (light: Streamlit and the catalogues only)
+
+st.set_page_config(page_title=t("app.title"), page_icon="🐾", layout="wide")
+
+
+def starting_note():
+    """On a fresh server the imports below load TensorFlow, seconds on a small CPU: the learner reads the
+    title and what is happening meanwhile, not a blank page. Later runs find the modules loaded and skip it."""
+    if hasattr(sys.modules.get("ui.common"), "backbone_picker_ui"):  # imported whole (not half-way, by a
+        return None                                                 # session that started a moment earlier)
+    note = st.empty()
+    with note.container():
+        st.title(t("home.title"))
+        st.caption(t("app.starting"))
+    return note
+
+
+starting = starting_note()
+
 from ui.common import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
-from ui.i18n import language_switch_ui, t  # noqa: E402
 from ui.jobs import keep_tensorflow_warm  # noqa: E402
 from ui.session import guard_closed_sessions  # noqa: E402
 from ui.settings import lab_settings, mode_badge_ui  # noqa: E402
 from ui.uploads import sweep_ended_sessions  # noqa: E402
 
-st.set_page_config(page_title=t("app.title"), page_icon="🐾", layout="wide")
+if starting is not None:
+    starting.empty()
 
 
 def pages() -> list:

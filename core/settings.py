@@ -1,7 +1,8 @@
 """The lab's settings from the environment: personal or classroom mode, shared data folders, limits.
 
-Pure Python (no Streamlit): the app reads them once at start through ``ui.settings`` and stops with
-the message of a ``SettingsError`` when the teacher set a bad value; tests build them from a dict.
+Pure Python (no Streamlit): the app reads them at every script run through ``ui.settings`` (a few
+environment variables, so cheap) and stops the page with the message of a ``SettingsError`` when the teacher
+set a bad value; tests build them from a dict.
 """
 
 from __future__ import annotations

@@ -11,6 +11,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+# TensorFlow reads its log level once, when it is imported just below: too early for monkeypatch, and no test
+# depends on it (it only quiets the C++ start-up lines).
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
@@ -41,8 +43,10 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def isolated_cache(tmp_path_factory):
     """Keeps each test session's caches (converted weights, embeddings) out of the user's cache."""
-    os.environ.setdefault("TRANSFER_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
-    yield
+    with pytest.MonkeyPatch.context() as session_patch:
+        if "TRANSFER_LAB_CACHE" not in os.environ:
+            session_patch.setenv("TRANSFER_LAB_CACHE", str(tmp_path_factory.mktemp("cache")))
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -83,6 +87,25 @@ def no_real_network_unless_marked(request, monkeypatch):
     yield
     if refused:
         pytest.fail(f"{REAL_NETWORK} (it tried to build {', '.join(sorted(set(refused)))})", pytrace=False)
+
+
+@pytest.fixture
+def fake_backbones(monkeypatch):
+    """The one way to fake the pretrained backbones: every load of the app and the command line builds a tiny
+    mock (tests/mock_backbones.py); the shared caches start and end empty."""
+    from tests.mock_backbones import clear_shared_caches, use_mock_backbones
+
+    use_mock_backbones(monkeypatch)
+    yield
+    clear_shared_caches()
+
+
+@pytest.fixture(autouse=True)
+def inline_jobs(request, monkeypatch):
+    """AppTest cannot wait for worker threads: jobs run inside the script run (a real server, started by
+    ``running_app`` for the browser tests, runs them in threads)."""
+    if not request.node.get_closest_marker("browser"):
+        monkeypatch.setenv("TRANSFER_LAB_INLINE_JOBS", "1")
 
 
 @pytest.fixture
@@ -136,7 +159,6 @@ def open_page(page: str, timeout: float = 240):
     """
     from streamlit.testing.v1 import AppTest
 
-    os.environ["TRANSFER_LAB_INLINE_JOBS"] = "1"  # AppTest cannot wait for worker threads: run jobs in the script
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
     return at.switch_page(page).run()
 

@@ -15,6 +15,7 @@ import ui.adversarial_checks
 from core.attack.attack import AttackConfig, Attacker
 from core.jobs import DONE, STOPPED, Scheduler
 from tests.conftest import make_tiny_model, open_page
+from tests.mock_backbones import mock_backbone
 from ui.adversarial import Target
 from ui.adversarial_checks import sweep_from_job, sweep_steps
 from ui.state import TrainedModel
@@ -24,8 +25,8 @@ PAGE = "app_pages/adversarial_dog.py"
 
 @pytest.fixture(scope="module")
 def mock_attackers() -> dict:
-    """Two tiny 1000-class 'ImageNet' networks of different input sizes, as the lab's cache would hold them."""
-    return {name: Attacker(make_tiny_model(1000, size, seed), "logits", None, name=f"Tiny{size}").warm_up()
+    """Two mock 1000-class networks of different (small) input sizes, as the lab's cache would hold them."""
+    return {name: Attacker.for_backbone(mock_backbone(name, size, seed)).warm_up()
             for name, size, seed in (("efficientnet_lite0", 32, 0), ("efficientnet_lite1", 40, 3))}
 
 
@@ -83,9 +84,9 @@ def test_the_transfer_check_asks_the_other_network_and_names_its_classes(mock_ne
     at.button(key="adv_transfer_run").click().run()
     assert not at.exception
     rows = at.session_state["adversarial"].result.transfer
-    assert [row["network"] for row in rows] == ["Tiny40"]
+    assert [row["network"] for row in rows] == ["EfficientNet-Lite1"]
     assert 0 <= rows[0]["clean_index"] < 1000
-    assert list(at.dataframe[1].value.iloc[:, 0]) == ["Tiny40"]
+    assert list(at.dataframe[1].value.iloc[:, 0]) == ["EfficientNet-Lite1"]
 
 
 def test_the_sweep_over_a_folder_measures_each_epsilon_on_every_photo(mock_networks, shared_data):

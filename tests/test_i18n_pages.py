@@ -14,19 +14,14 @@ from streamlit.testing.v1 import AppTest
 from core.models.class_names import class_name
 from tests.conftest import ROOT
 from tests.i18n_text import CJK, chinese_left, english_left, rendered_texts
-from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 
 PAGES = ("app_pages/home.py", "app_pages/feature_maps.py", "app_pages/ideal_cat.py")
 
 
 @pytest.fixture
-def mocked(monkeypatch):
-    """Mock backbones, jobs run inside the script, steps capped so an ideal image takes a moment."""
-    monkeypatch.setenv("TRANSFER_LAB_INLINE_JOBS", "1")
+def mocked(monkeypatch, fake_backbones):
+    """Mock backbones, steps capped so an ideal image takes a moment."""
     monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "4")
-    use_mock_backbones(monkeypatch)
-    yield
-    clear_shared_caches()
 
 
 def _open(page: str, lang: str) -> AppTest:
@@ -92,7 +87,7 @@ def test_the_ideal_cat_search_takes_chinese_and_shows_chinese_names(mocked):
     at.pills(key="ideal_preset").set_value("search").run()
     at.text_input(key="ideal_query").set_value("斑马").run()
     assert at.multiselect[0].value == [340]
-    assert at.multiselect[0].options[0] == "斑马 (340)"
+    assert at.multiselect[0].options[0] == "斑马（340）"  # full-width brackets beside Chinese
     at.text_input(key="ideal_query").set_value("没有这种动物").run()
     assert not at.exception and "没有这种动物" in at.warning[0].value
 

@@ -16,15 +16,15 @@ from streamlit.testing.v1 import AppTest
 import core.jobs
 from core.visualise.optimise import Visualiser
 from tests.conftest import open_page
-from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 from ui.jobs import INLINE
 
 PAGE = "app_pages/ideal_cat.py"
 
 
 @pytest.fixture
-def jobs_end_before_the_first_poll(monkeypatch):
-    """Threaded jobs (not the AppTest inline mode) whose worker runs to the end before ``submit`` returns."""
+def jobs_end_before_the_first_poll(monkeypatch, fake_backbones):
+    """Threaded jobs (not the AppTest inline mode) whose worker runs to the end before ``submit`` returns, on the
+    fake backbones."""
     monkeypatch.setattr(core.jobs.Scheduler, "_start", lambda self, job: self._run(job))
     yield
     monkeypatch.delenv(INLINE, raising=False)
@@ -32,9 +32,8 @@ def jobs_end_before_the_first_poll(monkeypatch):
 
 def _ideal_page(monkeypatch) -> AppTest:
     monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "2")
-    use_mock_backbones(monkeypatch)
     at = open_page(PAGE)
-    monkeypatch.setenv(INLINE, "0")  # open_page asks for inline jobs; a real server has none
+    monkeypatch.setenv(INLINE, "0")  # the tests' inline jobs (conftest's inline_jobs) off: a real server has none
     return at
 
 
@@ -47,7 +46,6 @@ def test_a_cached_ideal_image_is_shown_at_once(monkeypatch, jobs_end_before_the_
     assert not second.exception
     assert [s.value for s in second.subheader] == ["Recognisable: Siamese cat"]
     assert "This session's gallery" in [h.value for h in second.header]
-    clear_shared_caches()
 
 
 def test_an_instant_failure_is_shown_at_once(monkeypatch, jobs_end_before_the_first_poll):
@@ -62,7 +60,6 @@ def test_an_instant_failure_is_shown_at_once(monkeypatch, jobs_end_before_the_fi
     # an uncoded exception is a bug: the learner reads its kind, never its English text (which goes to the log)
     assert any("failed: something went wrong (RuntimeError)" in e.value for e in at.error)
     assert not any("out of order" in e.value for e in at.error)
-    clear_shared_caches()
 
 
 CANCEL_SCRIPT = """

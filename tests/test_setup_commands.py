@@ -73,6 +73,7 @@ def test_the_readme_commands_are_the_scripts_ci_runs():
     assert (ROOT / ".ci" / "run").read_text().strip().endswith("\nbash scripts/test.sh")
 
 
+@pytest.mark.slow  # a copy of the project and a new virtual environment
 def test_quick_start_gets_past_pep668_into_a_new_venv(fresh_copy, pep668_env, tmp_path):
     refused = subprocess.run("python3 -m pip install -r requirements.txt", shell=True, cwd=fresh_copy,
                              env=pep668_env, capture_output=True, text=True, timeout=120)
@@ -88,6 +89,7 @@ def test_quick_start_gets_past_pep668_into_a_new_venv(fresh_copy, pep668_env, tm
     assert (fresh_copy / ".venv" / "bin" / "python").resolve() == SYSTEM_PYTHON.resolve()
 
 
+@pytest.mark.slow  # a copy of the project and a new virtual environment
 def test_quick_start_serves_the_app_from_the_venv(fresh_copy, pep668_env, tmp_path):
     seed_venv(fresh_copy)
     port = _free_port()
@@ -114,6 +116,7 @@ def test_quick_start_serves_the_app_from_the_venv(fresh_copy, pep668_env, tmp_pa
     assert "externally-managed-environment" not in (tmp_path / "run.log").read_text()
 
 
+@pytest.mark.slow  # a copy of the project and a new virtual environment
 def test_test_command_runs_pytest_from_the_venv(fresh_copy, pep668_env):
     seed_venv(fresh_copy)
     done = subprocess.run(f"{readme_commands()[1]} -p no:cacheprovider tests/test_architecture.py", shell=True,

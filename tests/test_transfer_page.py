@@ -296,23 +296,22 @@ def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_pat
     assert not at.exception and at.error and len(_state(at).own_classes[0]["shots"]) == 7
 
 
-def test_training_asks_before_replacing_a_fine_tuned_model_not_downloaded(monkeypatch):
-    from tests.transfer_mocks import mock_lite0, mocked_backbones
+def test_training_asks_before_replacing_a_fine_tuned_model_not_downloaded(fake_backbones):
+    from tests.mock_backbones import mock_backbone
     from ui.state import TrainedModel
 
-    with mocked_backbones(monkeypatch):
-        at = _page()
-        tuned = TrainedModel(mock_lite0().model, ("a", "b"), "efficientnet_lite0", run="1 fine-tuned",
-                             fine_tuned=True)
-        at.session_state["trained_model"] = tuned
-        at.number_input(key="tt_epochs").set_value(1).run()
-        at.button(key="tt_train").click().run()
-        assert any("has not been downloaded" in w.value for w in at.warning)
-        assert at.session_state["trained_model"] is tuned  # nothing replaced yet
-        at.button(key="tt_confirm_train_no").click().run()
-        assert not at.warning and at.session_state["trained_model"] is tuned
-        at.button(key="tt_train").click().run()
-        at.button(key="tt_confirm_train_yes").click().run()
+    at = _page()
+    tuned = TrainedModel(mock_backbone().model, ("a", "b"), "efficientnet_lite0", run="1 fine-tuned",
+                         fine_tuned=True)
+    at.session_state["trained_model"] = tuned
+    at.number_input(key="tt_epochs").set_value(1).run()
+    at.button(key="tt_train").click().run()
+    assert any("has not been downloaded" in w.value for w in at.warning)
+    assert at.session_state["trained_model"] is tuned  # nothing replaced yet
+    at.button(key="tt_confirm_train_no").click().run()
+    assert not at.warning and at.session_state["trained_model"] is tuned
+    at.button(key="tt_train").click().run()
+    at.button(key="tt_confirm_train_yes").click().run()
     assert not at.exception
     assert at.session_state["trained_model"].classes == ("cat", "dog") and len(_state(at).runs) == 1
 

@@ -26,7 +26,7 @@ from core.transfer.pipeline import (
 )
 from core.transfer.training import HeadSettings
 from tests.conftest import open_page
-from tests.transfer_mocks import mock_lite0, mocked_backbones
+from tests.mock_backbones import mock_backbone
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_settings_refuse_bad_values_before_any_work_and_share_one_seed():
 def test_records_come_in_order_and_the_model_is_the_heads(folder, tmp_path):
     dataset = load_folder(folder, "folders")
     settings = TrainingSettings(views=2, val_fraction=0.25, head=HeadSettings(epochs=3))
-    records = list(train_steps(dataset, mock_lite0(), settings, lambda e: EmbeddingCache(e.key, tmp_path)))
+    records = list(train_steps(dataset, mock_backbone(), settings, lambda e: EmbeddingCache(e.key, tmp_path)))
     kinds = [type(r).__name__ for r in records]
     assert kinds[0] == "Extracting" and kinds[-3:] == ["Epoch", "Evaluated", "Assembled"]
     assert [r.epoch for r in records if isinstance(r, Epoch)] == [1, 2, 3]
@@ -71,7 +71,7 @@ def test_records_come_in_order_and_the_model_is_the_heads(folder, tmp_path):
 def test_stop_keeps_the_best_epoch_and_closing_leaves_no_thread(folder, tmp_path):
     dataset, stop = load_folder(folder, "folders"), threading.Event()
     records = []
-    for record in train_steps(dataset, mock_lite0(), TrainingSettings(head=HeadSettings(epochs=200)),
+    for record in train_steps(dataset, mock_backbone(), TrainingSettings(head=HeadSettings(epochs=200)),
                               lambda e: EmbeddingCache(e.key, tmp_path), should_stop=stop.is_set):
         records.append(record)
         if isinstance(record, Epoch) and record.epoch == 3:
@@ -82,7 +82,7 @@ def test_stop_keeps_the_best_epoch_and_closing_leaves_no_thread(folder, tmp_path
     best = final.report.best_epoch
     assert final.report.history["val_loss"][best - 1] == min(final.report.history["val_loss"])
     before = threading.active_count()
-    steps = train_steps(dataset, mock_lite0(), TrainingSettings(head=HeadSettings(epochs=500)),
+    steps = train_steps(dataset, mock_backbone(), TrainingSettings(head=HeadSettings(epochs=500)),
                         lambda e: EmbeddingCache(e.key, tmp_path))
     next(r for r in steps if isinstance(r, Epoch))
     steps.close()  # what the job runner does after Stop
@@ -91,12 +91,12 @@ def test_stop_keeps_the_best_epoch_and_closing_leaves_no_thread(folder, tmp_path
 
 def test_fine_tuning_is_the_pipelines_last_phase(folder, tmp_path):
     settings = TrainingSettings(head=HeadSettings(epochs=2), fine_tune=FineTuneSettings(blocks=1, epochs=1))
-    records = list(train_steps(load_folder(folder, "folders"), mock_lite0(), settings,
-                               lambda e: EmbeddingCache(e.key, tmp_path), fine_tune_embedding=lambda: mock_lite0()
+    records = list(train_steps(load_folder(folder, "folders"), mock_backbone(), settings,
+                               lambda e: EmbeddingCache(e.key, tmp_path), fine_tune_embedding=lambda: mock_backbone()
                                .embedding_model()))
     assert [r.phase for r in records if isinstance(r, Epoch)] == ["head", "head", "fine-tune"]
     final = records[-1]
-    assert final.fine_tuned and final.report.fine_tune.unfrozen == ("conv",)
+    assert final.fine_tuned and final.report.fine_tune.unfrozen == ("top",)  # the mock's last stage, top_activation
     assert len(final.report.fine_tune.history["loss"]) == 3 and final.report.fine_tune.start_epoch == 2
 
 
@@ -119,9 +119,8 @@ def _probabilities_through_cli_and_page(folder, tmp_path):
     return predict_probs(cli_model, photos), predict_probs(page_model.model, photos)
 
 
-def test_the_cli_and_the_page_train_the_same_model(folder, tmp_path, monkeypatch):
-    with mocked_backbones(monkeypatch):
-        cli, page = _probabilities_through_cli_and_page(folder, tmp_path)
+def test_the_cli_and_the_page_train_the_same_model(folder, tmp_path, fake_backbones):
+    cli, page = _probabilities_through_cli_and_page(folder, tmp_path)
     assert np.allclose(cli, page, atol=1e-6)
     assert not np.allclose(cli, 0.5, atol=1e-3)  # the head learnt something: the comparison means something
 
@@ -152,7 +151,7 @@ def test_stop_in_the_job_runner_keeps_the_best_epoch_so_far(folder, tmp_path):
     dataset, results = load_folder(folder, "folders"), {}
 
     def make(should_stop):
-        return train_steps(dataset, mock_lite0(), TrainingSettings(head=HeadSettings(epochs=500)),
+        return train_steps(dataset, mock_backbone(), TrainingSettings(head=HeadSettings(epochs=500)),
                            lambda e: EmbeddingCache(e.key, tmp_path), should_stop)
 
     job = Scheduler(slots=1, threaded=True).submit("learner", "training", "Training", kept_steps(make, results, "t"))

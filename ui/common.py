@@ -92,7 +92,8 @@ def backbone_picker_ui() -> str:
     with st.sidebar.expander(t("widgets.offline_title")):
         for spec in list_backbones():
             ok = status[spec.name][0]
-            st.markdown(f"{'✅' if ok else '⛔'} **{spec.display_name}**: {offline_words(spec, ok, classroom)}")
+            st.markdown(t("widgets.offline_row", mark="✅" if ok else "⛔", name=spec.display_name,
+                          words=offline_words(spec, ok, classroom)))
             if not ok and spec.family == "keras_applications" and not classroom:
                 _download_button(spec)
     return st.session_state[BACKBONE_KEY]
@@ -191,7 +192,7 @@ def photo_input_ui(key: str, multiple: bool = True, default_sample: str | None =
         default_sample: sample shown when nothing is uploaded.
 
     Returns:
-        The readable photos, each kept at most ``PHOTO_MAX_SIDE`` pixels a side; unreadable files are
+        The readable photos, each kept with its shorter side at most ``PHOTO_SHORT_SIDE`` pixels; unreadable files are
         reported with ``st.error``.
     """
     # The option values stay English (stable ids, keyed widgets); only their shown names follow the language,

@@ -25,7 +25,7 @@ from core.models.classify import softmax, top_k
 from core.models.imagenet import NUM_CLASSES
 from ui.charts import shape_chart
 from ui.common import Photo, photo_input_ui
-from ui.i18n import current_language, t
+from ui.i18n import current_language, numbered_class, t
 from ui.jobs import light_work
 from ui.text import plain
 
@@ -149,7 +149,7 @@ def any_class_ui(key: str, lang: str) -> int | None:
     options = search_classes(query, lang)[:50] if query.strip() else range(NUM_CLASSES)
     return st.selectbox(t("feature_maps.gradcam_any"), options, index=None, key=key,
                         placeholder=t("feature_maps.gradcam_any_hint"),
-                        format_func=lambda i: f"{class_name(i, lang)} ({i})")
+                        format_func=lambda i: numbered_class(i, lang))
 
 
 def compare_ui(backbone, pixels, features: FeatureMaps, settings: FeatureMapSettings, channels) -> None:

@@ -37,7 +37,11 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 def translate(key: str, lang: str, **params) -> str:
-    """One whole sentence of ``lang`` with its named placeholders filled, e.g. ``{epochs}``."""
+    """One whole sentence of ``lang`` with its named placeholders filled, e.g. ``{epochs}``.
+
+    Plural forms are separate entries (``path.done_one_run`` / ``path.done_runs``) chosen by the caller, not
+    gettext's ``ngettext`` or Babel: English needs one and many, Chinese has no plural, and a handful of entries
+    does not pay for a .po/.mo toolchain beside the two TOML catalogues."""
     return catalogue(lang)[key].format(**params)
 
 
@@ -107,3 +111,11 @@ def learner_class(name: str) -> str:
 
     lang = current_language()
     return breed_name(name, lang) if breed_name(name, "zh") != name else name
+
+
+def numbered_class(index: int, lang: str) -> str:
+    """An ImageNet class as a pick list shows it: its name in ``lang`` and its index, with that language's
+    brackets (a format_func runs outside the script run, so it takes ``lang`` rather than the session's)."""
+    from core.models.class_names import class_name
+
+    return translate("widgets.class_with_index", lang, name=class_name(index, lang), index=index)

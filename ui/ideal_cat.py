@@ -22,7 +22,7 @@ from core.visualise.optimise import IdealConfig, Visualiser, mode_config
 from ui.charts import losses_chart, probability_chart
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
 from ui.errors import problem_text
-from ui.i18n import current_language, learner_class, t
+from ui.i18n import current_language, learner_class, numbered_class, t
 from ui.jobs import INLINE, job_of, job_ui, light_work, start_job, take_finished
 from ui.settings import lab_settings
 from ui.state import ideal_page, trained
@@ -89,7 +89,7 @@ def result_cache() -> OrderedDict:
 
 
 def step_cap() -> int:
-    """The teacher's cap on steps ($TRANSFER_LAB_STEP_CAP, checked at start), 0 for none."""
+    """The teacher's cap on steps ($TRANSFER_LAB_STEP_CAP, read at every run), 0 for none."""
     return lab_settings().limits.max_ideal_steps or 0
 
 
@@ -116,7 +116,7 @@ def target_picker() -> Target | None:
         return None
     # The key follows the query, so a new search starts from its best match instead of an empty pick.
     picked = st.multiselect(t("ideal.classes_label"), hits, default=[hits[0]], max_selections=5,
-                            format_func=lambda i: f"{class_name(i, lang)} ({i})", key=f"ideal_hits_{query}")
+                            format_func=lambda i: numbered_class(i, lang), key=f"ideal_hits_{query}")
     return Target(tuple(picked)) if picked else None
 
 

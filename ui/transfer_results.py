@@ -13,6 +13,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.data.images import ImageInputError, center_crop_resize, load_image_file
+from core.models.backbones import get_spec
 from core.transfer.pipeline import Epoch
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
@@ -175,6 +176,14 @@ def _top_losses_gallery(run: TransferRun) -> None:
             predicted=plain(learner_class(classes[loss.predicted])), prob=loss.prob_predicted))
 
 
+def backbone_name(name: str) -> str:
+    """A backbone as the sidebar names it ("EfficientNet-Lite0"), not its registry key."""
+    try:
+        return get_spec(name).display_name
+    except ValueError:  # a model loaded from a file may name a backbone this lab does not have
+        return name
+
+
 def runs_table() -> None:
     """The runs made in this session, to compare backbones and settings."""
     runs = transfer_page().runs
@@ -185,7 +194,7 @@ def runs_table() -> None:
                "dataset": t("transfer.col_dataset"), "images": t("transfer.col_images"),
                "views": t("transfer.col_views"), "classes": t("transfer.col_classes"),
                "accuracy": t("transfer.col_accuracy"), "seconds": t("transfer.col_seconds")}
-    rows = [{"run": r.number, "backbone": r.report.backbone, "dataset": shown_dataset(r.dataset),
+    rows = [{"run": r.number, "backbone": backbone_name(r.report.backbone), "dataset": shown_dataset(r.dataset),
              "images": len(r.report.data.labels), "views": r.report.settings.views, "classes": len(r.classes),
              "accuracy": r.accuracy, "seconds": round(r.report.seconds, 1)} for r in runs]
     st.dataframe(pd.DataFrame(rows).rename(columns=columns), hide_index=True, width="stretch",

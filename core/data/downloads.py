@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from core.errors import LabError
+from core.streams import callback_steps
 
 CACHE_ENV = "TRANSFER_LAB_CACHE"
 
@@ -68,6 +69,10 @@ def network_reachable(url: str, timeout: float = 3.0) -> bool:
 def download(url: str, dest: str | Path, checksum: str | None = None, algorithm: str = "sha256",
              progress: Callable[[int, int | None], None] | None = None, timeout: float = 10.0) -> Path:
     """Downloads a file once, verifying it, and returns its cached path.
+
+    Not ``keras.utils.get_file(file_hash=...)``, which also caches and verifies: it reports progress only as a
+    console bar, where the page needs a callback for its live progress and for the Stop button (raised from
+    ``progress``), and it has no quick "no network" answer naming where to put the file by hand.
 
     Args:
         url: where the file is.
@@ -195,8 +200,6 @@ def download_steps(fetch: Callable, should_stop: Callable[[], bool] | None = Non
     Returns (through ``yield from``) what ``fetch`` returned. Closing the generator, or ``should_stop``,
     stops the download at its next chunk.
     """
-    from core.transfer.streams import callback_steps
-
     def work(emit, stopped):
         def progress(name, done, total):
             if stopped():

@@ -24,7 +24,6 @@ from core.errors import LabError
 
 LABELS_FILE = "labels.txt"
 MODEL_FILE = "model.keras"
-TFLITE_FILE = "model.tflite"
 PREDICT_FILE = "predict.py"
 _LOG = logging.getLogger(__name__)
 

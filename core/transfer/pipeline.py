@@ -17,10 +17,10 @@ from core.data.datasets import TASKS, Dataset, DatasetError
 from core.data.embeddings import VIEW_COUNTS, Embeddings, ExtractionStep, embedder_for, extract_views
 from core.data.images import ImageInputError, center_crop_resize, load_image_file
 from core.data.splits import Split, near_duplicate_groups, official_split, stratified_split
+from core.streams import callback_steps
 from core.transfer.evaluation import Evaluation, Loss, evaluate_probs, top_losses
 from core.transfer.finetune import FineTuneSettings, fine_tune
 from core.transfer.model import assemble
-from core.transfer.streams import callback_steps
 from core.transfer.training import HeadSettings, train_head
 
 SOURCES = ("bundled", "folder", "zip", "oxford-pets", "cats-vs-dogs", "own")

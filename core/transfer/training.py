@@ -79,6 +79,12 @@ class ValidationLogs(keras.callbacks.Callback):
 class EpochStream(keras.callbacks.Callback):
     """Streams epoch logs, stops when asked, and keeps the weights of the best epoch.
 
+    Not ``keras.callbacks.EarlyStopping(restore_best_weights=True)``, which does the patience and the restoring
+    but keeps its best weights to itself until training ends: here every streamed ``EpochRecord`` carries the
+    best weights so far, so a job closed between epochs (the Stop button closes the step generator) still
+    assembles the best epoch; and patience 0 means "never stop early", where EarlyStopping's 0 stops at the first
+    epoch that does not improve.
+
     Args:
         on_epoch: called with an ``EpochRecord`` after every epoch.
         should_stop: polled after every epoch; True ends training cleanly.
