@@ -163,7 +163,8 @@ def _placeholder_values(lang: str) -> dict[str, object]:
         hardware="CPU", help="Help.", kind="OSError", label="Training on cats", layer="block_16", letter="A",
         method="PGD", mode="mixed", model="MobileNetV2", network="MobileNetV2", networks="MobileNetV2, ResNet50",
         page="Home",
-        place="2", precision="float32", predicted="cat", query=plain("tabby"), stage="middle", suffixes=".jpg",
+        mark="✅", words="ready offline", place="2", precision="float32", predicted="cat", query=plain("tabby"),
+        stage="middle", suffixes=".jpg",
         target="tabby", task="species", teaches="features", text="Help.", title="Home", true="dog", view="flipped")
     numbers = dict.fromkeys(
         ("accuracy", "amplified", "cached", "cap", "change", "channel", "count", "crossing", "depth", "done",
