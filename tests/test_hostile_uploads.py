@@ -142,9 +142,12 @@ def test_photos_over_the_allowance_leave_the_uploader_and_the_servers_memory(cla
     at.file_uploader(key="home_upload").set_value([("a.png", _photo_png(1), "image/png"),
                                                    ("b.png", _photo_png(2), "image/png")]).run()
     assert not at.exception
-    assert any("b.png not added" in e.value for e in at.error)
-    assert len(removed) == 1  # b.png's bytes are gone from Streamlit's upload store
+    assert any("These 2 files were not added" in e.value for e in at.error)
+    assert len(removed) == 2  # their bytes are gone from Streamlit's upload store
     assert "home_upload_1" in [u.key for u in at.file_uploader]
+    assert at.session_state["upload_ledger"] == {}  # and no longer use the allowance
+    at.file_uploader(key="home_upload_1").set_value([("a.png", _photo_png(1), "image/png")]).run()
+    assert not at.error and len(at.get("plotly_chart")) == 1
     clear_shared_caches()
 
 

@@ -112,8 +112,11 @@ def within_limits(files, photos: bool = True, key: str | None = None) -> list:
         total_photos = sum(n for k, (_, n) in ledger.items() if k != file.file_id) + entry[1]
         if limits.max_upload_mb and total_bytes > limits.max_upload_mb * 1e6 or (
                 limits.max_session_photos and total_photos > limits.max_session_photos):
-            refuse(files[len(kept):], t("uploads.over_allowance", name=plain(file.name), allowance=allowance_words()),
-                   key)
+            if key is not None and len(files) > 1:  # the uploader is emptied: every file in it goes
+                refuse(files, t("uploads.batch_over_allowance", count=len(files), allowance=allowance_words()), key)
+            else:
+                refuse(files[len(kept):], t("uploads.over_allowance", name=plain(file.name),
+                                            allowance=allowance_words()), key)
             break
         ledger[file.file_id] = entry
         kept.append(file)
@@ -130,9 +133,12 @@ def uploader_key(key: str) -> str:
 
 
 def refuse(files, message: str, key: str | None = None) -> None:
-    """Drops refused uploads from the server's memory and says why; with ``key``, empties the uploader."""
+    """Drops refused uploads from the server's memory and the allowance, and says why; with ``key``, empties
+    the uploader (and reruns, so the message shows above a fresh one)."""
     ctx = get_script_run_ctx()
+    ledger = st.session_state.setdefault(LEDGER_KEY, {})
     for file in files:
+        ledger.pop(file.file_id, None)  # gone from the server: it no longer uses the allowance
         if ctx is not None:
             ctx.uploaded_file_mgr.remove_file(ctx.session_id, file.file_id)
     if key is None:
