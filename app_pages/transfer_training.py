@@ -12,7 +12,7 @@ from ui.own_classes import own_classes_ui
 from ui.state import transfer_page
 from ui.transfer_extras import export_ui, load_model_ui, try_it_ui
 from ui.transfer_results import runs_table, show_run
-from ui.transfer_training import data_settings_ui, finish_training, head_settings_ui, train_ui, views_ui
+from ui.transfer_training import data_settings_ui, finish_training, head_settings_ui, seed_ui, train_ui, views_ui
 
 st.title(t("transfer.title"))
 st.markdown(t("transfer.intro"))
@@ -25,8 +25,8 @@ own_dataset = None
 if own:
     st.caption(t("transfer.own_caption"))
     own_dataset = own_classes_ui()
-    data_settings = DataSettings("own", task="folders", seed=int(st.session_state.get("tt_seed", 0))) \
-        if own_dataset else None
+    seed = seed_ui(st.columns(4)[0])
+    data_settings = DataSettings("own", task="folders", seed=seed) if own_dataset else None
 else:
     data_settings = data_settings_ui()
 head_settings = head_settings_ui()

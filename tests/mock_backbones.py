@@ -64,7 +64,8 @@ def clear_shared_caches() -> None:
     # Per-session caches can only be cleared from inside a script run, and every AppTest run is one session.
     from streamlit.testing.v1 import AppTest
 
-    AppTest.from_string("import ui.feature_maps as f\nf.photo_features.clear()\nf.photo_gradcam.clear()").run()
+    clear = "import ui.feature_maps as f\nf.photo_features.clear()\nf.photo_gradcam.clear()"
+    AppTest.from_string(clear, default_timeout=60).run()  # AppTest's default 3 s is too short on a busy machine
     ui.ideal_cat.cached_visualiser.clear()
     ui.ideal_cat.result_cache.clear()
 

@@ -59,7 +59,7 @@ def test_adding_the_same_folder_twice_keeps_each_photo_once_within_the_class_lim
     assert any("2 photos not added" in w.value and "at most 3" in w.value for w in at.warning)
     at.button(key="oc_0_add_folder").click().run()
     assert not at.exception
-    assert len(at.session_state["transfer_page"].own_classes[0]["shots"]) == 3
+    assert len(at.session_state["transfer_page"].own_classes[0].shots) == 3
     assert any("3 of these photos are already in" in i.value for i in at.info)
 
 
@@ -69,7 +69,7 @@ def test_classes_and_photos_in_all_are_capped(classroom, monkeypatch):
     assert any("at most 2 classes" in c.value for c in at.caption)
     at.selectbox(key="oc_0_folder").set_value("shared/pets/cat").run()
     at.button(key="oc_0_add_folder").click().run()
-    assert len(at.session_state["transfer_page"].own_classes[0]["shots"]) == 4
+    assert len(at.session_state["transfer_page"].own_classes[0].shots) == 4
     assert any("1 photos not added: your classes hold at most 4" in w.value for w in at.warning)
 
 
@@ -80,5 +80,5 @@ def test_a_linked_photo_in_a_shared_folder_is_never_read(classroom, monkeypatch,
     at = _own_classes(classroom, monkeypatch)
     at.selectbox(key="oc_0_folder").set_value("shared/pets/cat").run()
     at.button(key="oc_0_add_folder").click().run()
-    shots = at.session_state["transfer_page"].own_classes[0]["shots"]
+    shots = at.session_state["transfer_page"].own_classes[0].shots
     assert sorted(p.name for p in shots) == [f"cat_{k}.png" for k in range(5)]

@@ -2,7 +2,6 @@
 frontend does when it reconnects, reattaches during a network blip only, never once the tab has been gone
 for the grace (issue 20, break 6)."""
 
-import asyncio
 import time
 
 import pytest
@@ -12,23 +11,23 @@ from tests.conftest import running_app
 pytestmark = pytest.mark.browser  # needs a real server, like the browser tests
 
 
-async def _session(url: str, existing: str = "") -> str:
+def _session(url: str, existing: str = "") -> str:
     """Connects as the frontend does (the third subprotocol entry names a session to resume), asks for a run,
     waits for it to end, and returns the id of the session the server attached this connection to."""
-    import websockets
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
     protocols = ["streamlit", "xsrf", existing] if existing else ["streamlit"]
-    async with websockets.connect(url.replace("http", "ws") + "/_stcore/stream", subprotocols=protocols,
-                                  max_size=2**26) as socket:
+    from websockets.sync.client import connect  # sync: Playwright's loop may be running in this thread
+
+    with connect(url.replace("http", "ws") + "/_stcore/stream", subprotocols=protocols, max_size=2**26) as socket:
         back = BackMsg()
         back.rerun_script.query_string = ""
-        await socket.send(back.SerializeToString())
+        socket.send(back.SerializeToString())
         served = ""
         while True:
             message = ForwardMsg()
-            message.ParseFromString(await asyncio.wait_for(socket.recv(), 180))
+            message.ParseFromString(socket.recv(timeout=180))
             if message.WhichOneof("type") == "new_session":
                 served = message.new_session.initialize.session_id
             if message.WhichOneof("type") == "script_finished" and served:
@@ -39,9 +38,9 @@ def test_a_closed_tabs_session_cannot_be_taken_over(tmp_path):
     from ui.session import CHECK_EVERY_S, CLOSED_GRACE_S
 
     with running_app(tmp_path, {"TRANSFER_LAB_MODE": "classroom"}) as url:
-        owner = asyncio.run(_session(url))
-        assert asyncio.run(_session(url, owner)) == owner  # a blip: the owner's tab reconnects
+        owner = _session(url)
+        assert _session(url, owner) == owner  # a blip: the owner's tab reconnects
         time.sleep(CLOSED_GRACE_S + 2 * CHECK_EVERY_S)
-        intruder = asyncio.run(_session(url, owner))
+        intruder = _session(url, owner)
         assert intruder and intruder != owner
         assert "Ignoring reconnect to logged-out session id" in (tmp_path / "server.log").read_text()

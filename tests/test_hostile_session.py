@@ -9,7 +9,6 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
-from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 
 
 def _png(seed: int = 0) -> bytes:
@@ -18,39 +17,35 @@ def _png(seed: int = 0) -> bytes:
     return buffer.getvalue()
 
 
-def _home(monkeypatch) -> AppTest:
-    use_mock_backbones(monkeypatch)
+def _home() -> AppTest:
     return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
 
 
-def test_the_same_photo_under_two_names_gets_two_charts_on_home(monkeypatch):
-    at = _home(monkeypatch)
+def test_the_same_photo_under_two_names_gets_two_charts_on_home(fake_backbones):
+    at = _home()
     at.radio(key="home_source").set_value("Upload").run()
     photo = _png()
     at.file_uploader(key="home_upload").set_value([("cat.png", photo, "image/png"), ("same cat.png", photo,
                                                                                       "image/png")]).run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert len(at.get("plotly_chart")) == 2
-    clear_shared_caches()
 
 
 def _sidebar_download_buttons(at) -> list[str]:
     return [b.key for b in at.sidebar.button if str(b.key).startswith("download_")]
 
 
-def test_learners_get_no_weights_download_in_classroom_mode(monkeypatch, classroom):
-    at = _home(monkeypatch)
+def test_learners_get_no_weights_download_in_classroom_mode(fake_backbones, classroom):
+    at = _home()
     assert not at.exception
     assert _sidebar_download_buttons(at) == []
     words = "\n".join(m.value for m in at.sidebar.markdown)
     assert "your teacher can add them with `python -m core download-weights resnet50`" in words
-    clear_shared_caches()
 
 
-def test_personal_mode_keeps_the_download_button(monkeypatch):
-    at = _home(monkeypatch)
+def test_personal_mode_keeps_the_download_button(fake_backbones):
+    at = _home()
     assert "download_resnet50" in _sidebar_download_buttons(at)
-    clear_shared_caches()
 
 
 def test_the_weights_download_holds_the_datasets_lock(tmp_path, monkeypatch):

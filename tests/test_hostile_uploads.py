@@ -103,7 +103,7 @@ def test_a_zip_within_the_allowance_is_charged_what_it_unpacks_to(classroom, upl
     at.radio(key="tt_source").set_value("zip").run()
     _upload_zip(at, "ok.zip", _zip({"cats/a.png": _png(), "dogs/a.png": _png(), "dogs/b.png": bytes(900_000)}))
     assert not at.exception and not at.error
-    (charged, _), = at.session_state["upload_ledger"].values()
+    (charged, _), = at.session_state["uploads"].ledger.values()
     assert charged >= 900_000
 
 
@@ -126,17 +126,14 @@ def _photo_png(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_photos_over_the_allowance_leave_the_uploader_and_the_servers_memory(classroom, monkeypatch):
+def test_photos_over_the_allowance_leave_the_uploader_and_the_servers_memory(classroom, monkeypatch, fake_backbones):
     from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
-
-    from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 
     removed = []
     remove = MemoryUploadedFileManager.remove_file
     monkeypatch.setattr(MemoryUploadedFileManager, "remove_file",
                         lambda self, session, file_id: removed.append(file_id) or remove(self, session, file_id))
     monkeypatch.setenv("TRANSFER_LAB_MAX_SESSION_PHOTOS", "1")
-    use_mock_backbones(monkeypatch)
     at = open_page("app_pages/home.py")
     at.radio(key="home_source").set_value("Upload").run()
     at.file_uploader(key="home_upload").set_value([("a.png", _photo_png(1), "image/png"),
@@ -145,20 +142,17 @@ def test_photos_over_the_allowance_leave_the_uploader_and_the_servers_memory(cla
     assert any("These 2 files were not added" in e.value for e in at.error)
     assert len(removed) == 2  # their bytes are gone from Streamlit's upload store
     assert "home_upload_1" in [u.key for u in at.file_uploader]
-    assert at.session_state["upload_ledger"] == {}  # and no longer use the allowance
+    assert at.session_state["uploads"].ledger == {}  # and no longer use the allowance
     at.file_uploader(key="home_upload_1").set_value([("a.png", _photo_png(1), "image/png")]).run()
     assert not at.error and len(at.get("plotly_chart")) == 1
-    clear_shared_caches()
 
 
-def test_an_uploaded_photo_is_decoded_once_however_often_the_page_reruns(monkeypatch):
+def test_an_uploaded_photo_is_decoded_once_however_often_the_page_reruns(monkeypatch, fake_backbones):
     import ui.common
-    from tests.mock_backbones import clear_shared_caches, use_mock_backbones
 
     decoded = []
     decode = ui.common.photo_from_bytes
     monkeypatch.setattr(ui.common, "photo_from_bytes", lambda data, name: decoded.append(name) or decode(data, name))
-    use_mock_backbones(monkeypatch)
     at = open_page("app_pages/home.py")
     at.radio(key="home_source").set_value("Upload").run()
     at.file_uploader(key="home_upload").set_value([("a.png", _photo_png(1), "image/png"),
@@ -168,7 +162,6 @@ def test_an_uploaded_photo_is_decoded_once_however_often_the_page_reruns(monkeyp
     assert not at.exception
     assert sorted(decoded) == ["a.png", "bad.png"]
     assert any("bad.png" in e.value for e in at.error)
-    clear_shared_caches()
 
 
 def test_no_uploaded_file_can_be_much_larger_than_a_photo():

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.conftest import open_page
-from ui.lab_path import STEPS, VISITED_KEY, done_so_far, next_step_ui
-from ui.state import ADVERSARIAL, IDEAL, TRANSFER, AdversarialState, IdealPage, TransferPage, TransferRun
+from ui.lab_path import STEPS, done_so_far, next_step_ui
+from ui.state import ADVERSARIAL, IDEAL, TRANSFER, VISITED, AdversarialState, IdealPage, TransferPage, TransferRun
 
 
 def _runs(*accuracies: float) -> TransferPage:
@@ -22,7 +22,7 @@ def test_nothing_done_in_a_new_session():
 
 def test_done_so_far_reads_the_pages_own_state():
     attacked = AdversarialState(result=SimpleNamespace(photo="Leonberger dog", config=SimpleNamespace(eps=2)))
-    state = {VISITED_KEY: {"home", "feature_maps"}, TRANSFER: _runs(0.5, 0.875), IDEAL: IdealPage(gallery=[object()]),
+    state = {VISITED: {"home", "feature_maps"}, TRANSFER: _runs(0.5, 0.875), IDEAL: IdealPage(gallery=[object()]),
              ADVERSARIAL: attacked}
     done = done_so_far(state)
     assert done["feature_maps"] == "seen"
@@ -55,7 +55,7 @@ def test_home_shows_the_four_steps_and_each_page_links_to_the_next():
 
 
 def test_done_so_far_speaks_the_learners_language():
-    state = {VISITED_KEY: {"feature_maps"}, IDEAL: IdealPage(gallery=[object(), object()]),
+    state = {VISITED: {"feature_maps"}, IDEAL: IdealPage(gallery=[object(), object()]),
              TRANSFER: _runs(0.75)}
     done = done_so_far(state, "zh")
     assert done["feature_maps"] == "已看过"

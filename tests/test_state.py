@@ -51,3 +51,28 @@ def test_a_trained_model_needs_classes_and_keeps_them_immutable():
     with pytest.raises(ValueError, match="at least one class"):
         TrainedModel(model=None, classes=[], backbone=None)
     assert TrainedModel(model=None, classes=["x", "y"], backbone=None).classes == ("x", "y")
+
+
+def test_the_own_classes_seed_can_be_set_and_survives_its_widget_being_hidden(fake_backbones):
+    """Streamlit drops a widget's value on a run that does not draw it: the seed lives in the page's state."""
+    from tests.conftest import open_page
+
+    at = open_page("app_pages/transfer_training.py")
+    at.number_input(key="tt_seed").set_value(7).run()
+    at.segmented_control(key="tt_mode").set_value("own").run()
+    assert at.number_input(key="tt_seed").value == 7  # the own classes draw the seed too
+    at.number_input(key="tt_seed").set_value(11).run()
+    at.switch_page("app_pages/home.py").run()  # no seed widget on this run: its key is dropped
+    at.switch_page("app_pages/transfer_training.py").run()
+    assert not at.exception
+    assert at.session_state["transfer_page"].seed == 11 and at.number_input(key="tt_seed").value == 11
+
+
+def test_only_ui_state_touches_the_session_state():
+    """Every session key is spelled once, in ui/state.py: no page or widget module reads or writes raw keys."""
+    from tests.conftest import ROOT
+
+    sources = [ROOT / "app.py", *(ROOT / "app_pages").glob("*.py"), *(ROOT / "ui").glob("*.py")]
+    raw = [str(path.relative_to(ROOT)) for path in sources
+           if path.name != "state.py" and "session_state" in path.read_text(encoding="utf-8")]
+    assert raw == []

@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, open_page, wait_until_idle
+from ui.state import OwnClass
 
 APP = str(ROOT / "app.py")
 PAGE = "app_pages/transfer_training.py"
@@ -20,7 +21,7 @@ def _state(at: AppTest):
     return at.session_state["transfer_page"]
 
 
-def _own(at: AppTest, classes: list[dict]) -> None:
+def _own(at: AppTest, classes: list) -> None:
     """Gives the page's own classes (as the editor would have filled them)."""
     from ui.state import TransferPage
 
@@ -132,12 +133,12 @@ def test_own_classes_ask_for_names_and_photos(shared_data):
     assert not at.exception
     assert any("at least 4 photos" in info.value for info in at.info)
     assert at.button(key="tt_train").disabled
-    _own(at, [{"id": 0, "name": "same", "shots": _photos(shared_data, "cat/Bengal_*", 4)},
-              {"id": 1, "name": "same", "shots": _photos(shared_data, "dog/beagle_*", 4)}])
+    _own(at, [OwnClass(0, "same", _photos(shared_data, "cat/Bengal_*", 4)),
+              OwnClass(1, "same", _photos(shared_data, "dog/beagle_*", 4))])
     at.text_input(key="oc_0_name").input("same").run()
     at.text_input(key="oc_1_name").input("same").run()
     assert any("different name" in info.value for info in at.info)
-    _state(at).own_classes[0]["shots"] = _photos(shared_data, "cat/Bengal_*", 16)
+    _state(at).own_classes[0].shots = _photos(shared_data, "cat/Bengal_*", 16)
     at.text_input(key="oc_0_name").input("bengal").run()
     assert any("unbalanced" in warning.value for warning in at.warning)
     assert not at.button(key="tt_train").disabled
@@ -146,8 +147,8 @@ def test_own_classes_ask_for_names_and_photos(shared_data):
 @pytest.mark.real_backbone
 def test_own_classes_train_try_fine_tune_and_export(shared_data):
     at = _page()
-    _own(at, [{"id": 0, "name": "bengal", "shots": _photos(shared_data, "cat/Bengal_*", 6)},
-              {"id": 1, "name": "beagle", "shots": _photos(shared_data, "dog/beagle_*", 6)}])
+    _own(at, [OwnClass(0, "bengal", _photos(shared_data, "cat/Bengal_*", 6)),
+              OwnClass(1, "beagle", _photos(shared_data, "dog/beagle_*", 6))])
     at.segmented_control(key="tt_mode").set_value("own").run()
     from core.data.downloads import cache_dir
 
@@ -243,7 +244,7 @@ def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):
     at.text_input(key="oc_0_folder").input(str(tmp_path)).run()
     at.button(key="oc_0_add_folder").click().run()
     assert not at.exception
-    assert len(_state(at).own_classes[0]["shots"]) == 5
+    assert len(_state(at).own_classes[0].shots) == 5
     assert any("truncated.jpg is damaged" in error.value for error in at.error)
 
 
@@ -280,7 +281,7 @@ def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_pat
     at.button(key="oc_pick_add").click().run()
     assert not at.exception
     first = _state(at).own_classes[0]
-    assert first["name"] == "Bengal" and len(first["shots"]) == 7  # the placeholder name became the breed
+    assert first.name == "Bengal" and len(first.shots) == 7  # the placeholder name became the breed
     assert at.text_input(key="oc_0_name").value == "Bengal"
     assert "Added 7 photos of Bengal to Bengal." in [s.value for s in at.success]
     # The target moves on to the next class still short of photos; picking the same photos again for
@@ -290,10 +291,10 @@ def test_own_class_picks_photos_of_one_breed_from_a_dataset(shared_data, tmp_pat
     target.set_value(0).run()
     at.button(key="oc_pick_add").click().run()
     first = _state(at).own_classes[0]
-    assert len(first["shots"]) == 7 and first["name"] == "Bengal"
+    assert len(first.shots) == 7 and first.name == "Bengal"
     assert any("already there" in s.value for s in at.success)
     at.text_input(key="oc_pick_folder").input(str(tmp_path / "nowhere")).run()
-    assert not at.exception and at.error and len(_state(at).own_classes[0]["shots"]) == 7
+    assert not at.exception and at.error and len(_state(at).own_classes[0].shots) == 7
 
 
 def test_training_asks_before_replacing_a_fine_tuned_model_not_downloaded(fake_backbones):

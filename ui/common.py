@@ -26,10 +26,9 @@ from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import
 from ui.errors import problem_text
 from ui.i18n import t
 from ui.settings import lab_settings
+from ui.state import BACKBONE, choose_backbone, chosen_backbone, session_uploads
 from ui.uploads import limits_help, uploader_key, within_limits
 
-BACKBONE_KEY = "backbone"
-DECODED_KEY = "decoded_uploads"  # uploader key -> {upload id: Photo, or why it is not one}
 SAMPLES = bundled_samples()
 DOG_SAMPLE = "Leonberger dog (Oxford-IIIT Pet, CC BY-SA)"
 # The largest backbone input (260 px) is the centre 87.5% of the shorter side, so 384 px loses nothing.
@@ -72,20 +71,20 @@ def get_backbone(name: str | None = None):
 
 def selected_backbone() -> str:
     """The backbone chosen in the sidebar for this session."""
-    return st.session_state.get(BACKBONE_KEY, DEFAULT_BACKBONE)
+    return chosen_backbone() or DEFAULT_BACKBONE
 
 
 def backbone_picker_ui() -> str:
     """Sidebar picker of the backbone shared by all pages; returns its name."""
     status = backbone_availability()
     usable = [s.name for s in list_backbones() if status[s.name][0]]
-    if st.session_state.get(BACKBONE_KEY) not in usable:
-        st.session_state[BACKBONE_KEY] = DEFAULT_BACKBONE if DEFAULT_BACKBONE in usable else usable[0]
+    if chosen_backbone() not in usable:
+        choose_backbone(DEFAULT_BACKBONE if DEFAULT_BACKBONE in usable else usable[0])
     # Shown names are made now, in this run's language: AppTest calls format_func outside the script run.
     shown = {n: t("widgets.backbone_option", name=get_spec(n).display_name, size=get_spec(n).input_size)
              for n in usable}
     st.sidebar.selectbox(
-        t("widgets.backbone"), usable, key=BACKBONE_KEY, format_func=shown.get,
+        t("widgets.backbone"), usable, key=BACKBONE, format_func=shown.get,
         help=t("widgets.backbone_help"),
     )
     classroom = lab_settings().classroom  # learners never start a download: the teacher runs the command
@@ -96,7 +95,7 @@ def backbone_picker_ui() -> str:
                           words=offline_words(spec, ok, classroom)))
             if not ok and spec.family == "keras_applications" and not classroom:
                 _download_button(spec)
-    return st.session_state[BACKBONE_KEY]
+    return chosen_backbone()
 
 
 def offline_words(spec, ok: bool, classroom: bool = False) -> str:
@@ -223,7 +222,7 @@ def decode_uploads(files, key: str | None = None) -> list[Photo]:
     With the uploader's ``key``, each upload is decoded once and kept (photo or problem) while the uploader
     holds it, so a rerun decodes nothing again; files over the allowance leave the uploader.
     """
-    decoded = st.session_state.setdefault(DECODED_KEY, {})
+    decoded = session_uploads().decoded
     before, now = decoded.get(key, {}), {}
     photos = []
     for file in within_limits(files, key=key):

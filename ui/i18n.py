@@ -1,6 +1,6 @@
 """The learner's language: one catalogue per language in locales/, a ``t()`` helper, and the switch.
 
-The language lives in the session (``st.session_state``) and in the URL (``?lang=zh``), never in a
+The language lives in the session (``ui.state.language``) and in the URL (``?lang=zh``), never in a
 module global: one server serves learners reading different languages at once.
 """
 
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.state import language, set_language
+
 LOCALES = Path(__file__).resolve().parent.parent / "locales"
 LANGUAGES = {"zh": "中文", "en": "English"}
 DEFAULT_LANGUAGE = "en"
-_STATE_KEY = "lang"
 
 
 def _flatten(table: dict, prefix: str = "") -> dict[str, str]:
@@ -55,8 +56,8 @@ def language_from(query_lang: str | None, session_lang: str | None, locale: str 
 
 def current_language() -> str:
     """This session's language; also written back to the URL, which a page switch may clear."""
-    lang = language_from(st.query_params.get("lang"), st.session_state.get(_STATE_KEY), st.context.locale)
-    st.session_state[_STATE_KEY] = lang
+    lang = language_from(st.query_params.get("lang"), language(), st.context.locale)
+    set_language(lang)
     if st.query_params.get("lang") != lang:
         st.query_params["lang"] = lang
     return lang
@@ -75,7 +76,7 @@ def language_switch_ui() -> str:
         "语言 / Language", names, index=names.index(lang), format_func=LANGUAGES.get, horizontal=True
     )
     if chosen != lang:
-        st.session_state[_STATE_KEY] = chosen
+        set_language(chosen)
         st.query_params["lang"] = chosen
         st.rerun()
     if lang != "en":

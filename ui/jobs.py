@@ -21,9 +21,8 @@ from ui.errors import problem_text
 from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
+from ui.state import session_jobs
 
-JOBS = "jobs"  # session key: {page slot: Job}
-ANNOUNCED = "jobs_announced"  # session key: {page slot: the finished Job the page was rerun for}
 INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
 POLL_SECONDS = 0.5
 CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
@@ -114,12 +113,12 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
                                                                                 problem=problem_text(busy))
         st.warning(line, icon="⏳")
         return None
-    st.session_state.setdefault(JOBS, {})[slot] = job
+    session_jobs().active[slot] = job
     return job
 
 
 def job_of(slot: str) -> Job | None:
-    return st.session_state.get(JOBS, {}).get(slot)
+    return session_jobs().active.get(slot)
 
 
 def take_finished(slot: str) -> Job | None:
@@ -127,8 +126,8 @@ def take_finished(slot: str) -> Job | None:
     job = job_of(slot)
     if job is None or not job.finished:
         return None
-    del st.session_state[JOBS][slot]
-    st.session_state.get(ANNOUNCED, {}).pop(slot, None)
+    del session_jobs().active[slot]
+    session_jobs().announced.pop(slot, None)
     if job.state == FAILED:
         st.error(t("jobs.failed", label=job.label, error=problem_text(job.error)))
     elif job.state == CANCELLED:
@@ -154,7 +153,7 @@ def job_ui(slot: str, render: Callable[[Job], None] | None = None) -> None:
 def _hand_over(slot: str, job: Job) -> None:
     """Reruns the whole page once per finished job, whose ``take_finished`` then hands the job over; a page that
     takes its job later in the same run (after ``job_ui``) costs one extra run, never a loop."""
-    announced = st.session_state.setdefault(ANNOUNCED, {})
+    announced = session_jobs().announced
     if announced.get(slot) is job:
         return
     announced[slot] = job

@@ -2,7 +2,7 @@
 
 Pages call ``next_step_ui(page)`` once, as their last line; Home also calls ``lab_path_ui()``. What a
 learner has done is read from the session state the pages already keep (runs, gallery, attack result);
-only "has seen Feature maps" needs a key of its own, set here.
+only "has seen Feature maps" needs a record of its own (``ui.state.visited_pages``), kept here.
 """
 
 from __future__ import annotations
@@ -13,10 +13,8 @@ from dataclasses import dataclass
 import streamlit as st
 
 from ui.i18n import current_language, t, translate
-from ui.state import IDEAL
+from ui.state import ADVERSARIAL, IDEAL, TRANSFER, VISITED, progress, visited_pages
 from ui.text import plain
-
-VISITED_KEY = "lab_visited"
 
 
 @dataclass(frozen=True)
@@ -54,7 +52,7 @@ def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
     """What this session has done on each step, in words of ``lang`` ('' where nothing yet).
 
     Args:
-        state: ``st.session_state`` or any mapping with the same keys.
+        state: ``ui.state.progress()``, or any mapping with the same keys.
         lang: the learner's language.
 
     Returns:
@@ -69,7 +67,7 @@ def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
     else:
         trained = translate("path.done_runs", lang, count=len(runs), accuracy=best)
     return {
-        "feature_maps": translate("path.done_seen", lang) if "feature_maps" in (state.get(VISITED_KEY) or ()) else "",
+        "feature_maps": translate("path.done_seen", lang) if "feature_maps" in (state.get(VISITED) or ()) else "",
         "transfer_training": trained,
         "ideal_cat": "" if not gallery else (translate("path.done_one_image", lang) if len(gallery) == 1
                                               else translate("path.done_images", lang, count=len(gallery))),
@@ -79,7 +77,7 @@ def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
 
 # Each page's state, read through ui/state.py's keys.
 def _run_accuracies(state: Mapping) -> list[float]:
-    page = state.get("transfer_page")
+    page = state.get(TRANSFER)
     return [run.accuracy for run in page.runs] if page is not None else []
 
 
@@ -89,7 +87,7 @@ def _gallery(state: Mapping) -> list:
 
 
 def _attack(state: Mapping) -> tuple[str, float] | None:
-    page = state.get("adversarial")
+    page = state.get(ADVERSARIAL)
     if page is not None and getattr(page, "result", None) is not None:
         return page.result.photo, page.result.config.eps
     return None
@@ -97,7 +95,7 @@ def _attack(state: Mapping) -> tuple[str, float] | None:
 
 def lab_path_ui() -> None:
     """Home's map of the lab: each step as a link, with what this session has done there."""
-    done, names, what = done_so_far(st.session_state, current_language()), titles(), teaches()
+    done, names, what = done_so_far(progress(), current_language()), titles(), teaches()
     st.subheader(t("path.title"))
     for number, step in enumerate(STEPS, start=1):
         left, right = st.columns([2, 3], vertical_alignment="center")
@@ -110,7 +108,7 @@ def next_step_ui(page: str) -> None:
     order = [HOME.page, *(step.page for step in STEPS)]
     if page not in order:
         raise ValueError(f"page must be one of {', '.join(order)}, got {page!r}")
-    st.session_state.setdefault(VISITED_KEY, set()).add(page)
+    visited_pages().add(page)
     position = order.index(page)
     st.divider()
     if position < len(STEPS):

@@ -1,6 +1,6 @@
 """Your own classes: name two or more classes and fill each with photos (uploads, camera, or a dataset).
 
-Photos live in this session only (``st.session_state``); their embeddings are
+Photos live in this session only (``ui.state.OwnClass``); their embeddings are
 kept in memory, never in the shared on-disk cache.
 """
 
@@ -19,13 +19,12 @@ from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import LANGUAGES, learner_class, t, translate
 from ui.settings import lab_settings
-from ui.state import transfer_page
+from ui.state import OwnClass, set_widget_value, transfer_page
 from ui.text import plain
 from ui.transfer_results import language_key, task_label
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
 from ui.uploads import limits_help, uploader_key
 
-RENAME_KEY, PICKED_KEY = "oc_rename", "oc_picked"
 MIN_PER_CLASS = 4
 UNBALANCED_RATIO = 3.0
 PICK_LIMIT = 100
@@ -33,15 +32,15 @@ PICK_TASKS = {"bundled": ["breeds", "species"], "folder": ["breeds", "species", 
               "oxford-pets": ["breeds", "species"], "cats-vs-dogs": ["species"]}
 
 
-def _classes() -> list[dict]:
+def _classes() -> list[OwnClass]:
     """The session's classes: ``{"id", "name", "shots": [Photo]}``; two empty ones to start.
 
     They live in the page's state, not in widget keys, so the photos survive a visit to another page.
     """
     page = transfer_page()
     if not page.own_classes:
-        page.own_classes = [{"id": 0, "name": t("own_classes.default_name", letter="A"), "shots": []},
-                            {"id": 1, "name": t("own_classes.default_name", letter="B"), "shots": []}]
+        page.own_classes = [OwnClass(0, t("own_classes.default_name", letter="A")),
+                            OwnClass(1, t("own_classes.default_name", letter="B"))]
     return page.own_classes
 
 
@@ -63,31 +62,34 @@ def own_classes_ui() -> Dataset | None:
     if full:
         st.caption(t("own_classes.max_classes", limit=most))
     if st.button(t("own_classes.add_class"), key="oc_add", disabled=full):
-        next_id = max(c["id"] for c in classes) + 1
-        classes.append({"id": next_id, "name": t("own_classes.default_name", letter=chr(65 + next_id % 26)),
-                        "shots": []})
+        next_id = max(c.id for c in classes) + 1
+        classes.append(OwnClass(next_id, t("own_classes.default_name", letter=chr(65 + next_id % 26))))
         st.rerun()
     with st.expander(t("own_classes.pick_heading")):
         dataset_picker_ui(classes, [len(photos) for _, photos in filled])
     return _dataset_or_none(filled)
 
 
-def _apply_renames(classes: list[dict]) -> None:
+def _apply_renames(classes: list[OwnClass]) -> None:
     """Renames a class asked for on the previous run (a name widget cannot change once it is drawn)."""
-    for class_id, name in st.session_state.pop(RENAME_KEY, {}).items():
+    page = transfer_page()
+    for class_id, name in page.own_renames.items():
         for cls in classes:
-            if cls["id"] == class_id:
-                cls["name"] = name
-                st.session_state[f"oc_{class_id}_name"] = name
+            if cls.id == class_id:
+                cls.name = name
+                set_widget_value(f"oc_{class_id}_name", name)
+    page.own_renames = {}
 
 
-def dataset_picker_ui(classes: list[dict], have: list[int]) -> None:
+def dataset_picker_ui(classes: list[OwnClass], have: list[int]) -> None:
     """Picks photos of one class of a folder or downloaded dataset and adds them to one of the learner's classes.
 
     ``have`` is how many photos each class has now: the target starts at the first class still short of photos.
     """
-    if PICKED_KEY in st.session_state:
-        st.success(st.session_state.pop(PICKED_KEY), icon="✅")
+    page = transfer_page()
+    if page.own_added_note:
+        st.success(page.own_added_note, icon="✅")
+        page.own_added_note = ""
     dataset = _pick_dataset_ui()
     if dataset is None:
         return
@@ -102,15 +104,15 @@ def dataset_picker_ui(classes: list[dict], have: list[int]) -> None:
     chosen = st.multiselect(t("own_classes.pick_photos", limit=PICK_LIMIT), list(samples), default=list(samples)[:8],
                             max_selections=PICK_LIMIT, key=f"oc_pick_photos_{dataset.name}_{label}")
     _previews([samples[name] for name in chosen[:16]])
-    target = cls["name"] or t("own_classes.unnamed")
+    target = cls.name or t("own_classes.unnamed")
     if chosen and st.button(t("own_classes.add_photos", count=len(chosen), name=plain(target)), key="oc_pick_add",
                             type="primary"):
         _add_picked(cls, [samples[name] for name in chosen], dataset.classes[label])
 
 
-def _target_ui(classes: list[dict], have: list[int]) -> dict:
+def _target_ui(classes: list[OwnClass], have: list[int]) -> OwnClass:
     """Which of the learner's classes gets the photos: at first the first one still short of photos."""
-    names = {c["id"]: c["name"] or t("own_classes.unnamed") for c in classes}
+    names = {c.id: c.name or t("own_classes.unnamed") for c in classes}
     short = [k for k, count in enumerate(have) if count < MIN_PER_CLASS]
     # Keyed by the names and the first class short of photos, so a renamed class, or a class that got its
     # photos (uploaded, or picked here), starts a new list at the next class needing photos (a kept key
@@ -118,16 +120,16 @@ def _target_ui(classes: list[dict], have: list[int]) -> dict:
     first_short = short[0] if short else len(names) - 1
     target = st.selectbox(t("own_classes.add_to"), list(names), index=first_short, format_func=names.get,
                           key=f"oc_pick_target_{'|'.join(names.values())}_{first_short}")
-    return next(c for c in classes if c["id"] == target)
+    return next(c for c in classes if c.id == target)
 
 
-def _add_picked(cls: dict, samples: list[Sample], breed: str) -> None:
+def _add_picked(cls: OwnClass, samples: list[Sample], breed: str) -> None:
     """Adds the picked photos, names a still-unnamed class after the dataset's class, and says what happened."""
     added = _add_samples(cls, samples)
-    name = learner_class(breed) if _is_placeholder(cls["name"]) else cls["name"]
-    st.session_state[RENAME_KEY] = {cls["id"]: name}
+    name = learner_class(breed) if _is_placeholder(cls.name) else cls.name
+    transfer_page().own_renames = {cls.id: name}
     shown = dict(count=added, breed=plain(learner_class(breed)), name=plain(name), skipped=len(samples) - added)
-    st.session_state[PICKED_KEY] = t("own_classes.added_some", **shown) if added < len(samples) \
+    transfer_page().own_added_note = t("own_classes.added_some", **shown) if added < len(samples) \
         else t("own_classes.added", **shown)
     st.rerun()
 
@@ -175,30 +177,30 @@ def _previews(samples: list[Sample]) -> None:
                 st.caption(t("own_classes.unreadable", problem=problem_text(exc)))
 
 
-def _add_samples(cls: dict, samples: list[Sample]) -> int:
+def _add_samples(cls: OwnClass, samples: list[Sample]) -> int:
     """Adds dataset photos to a class, skipping unreadable ones and ones it already has; returns how many."""
     return add_photos(cls, _read_photos([Path(sample.path) for sample in samples]), quiet=True)
 
 
-def add_photos(cls: dict, photos: list[Photo], quiet: bool = False) -> int:
+def add_photos(cls: OwnClass, photos: list[Photo], quiet: bool = False) -> int:
     """Adds photos to a class, each content once, within the teacher's limits per class and for all classes;
     says (unless ``quiet``) what was left out. Returns how many were added."""
     limits = lab_settings().limits
-    have, total = {p.digest for p in cls["shots"]}, sum(len(c["shots"]) for c in _classes())
+    have, total = {p.digest for p in cls.shots}, sum(len(c.shots) for c in _classes())
     added, same, full = 0, 0, []
     for photo in photos:
         if photo.digest in have:
             same += 1
-        elif limits.max_photos_per_class and len(cls["shots"]) >= limits.max_photos_per_class:
+        elif limits.max_photos_per_class and len(cls.shots) >= limits.max_photos_per_class:
             full.append(("class", limits.max_photos_per_class))
         elif limits.max_session_photos and total >= limits.max_session_photos:
             full.append(("session", limits.max_session_photos))
         else:
-            cls["shots"].append(photo)
+            cls.shots.append(photo)
             have.add(photo.digest)
             total, added = total + 1, added + 1
     if not quiet:
-        _left_out(cls["name"] or t("own_classes.this_class"), same, full)
+        _left_out(cls.name or t("own_classes.this_class"), same, full)
     return added
 
 
@@ -236,16 +238,16 @@ def _is_placeholder(name: str) -> bool:
     return not name or name in {translate("own_classes.default_name", lang, letter=name[-1]) for lang in LANGUAGES}
 
 
-def _class_editor(cls: dict, removable: bool) -> list[Photo]:
+def _class_editor(cls: OwnClass, removable: bool) -> list[Photo]:
     """One class: its name, uploads, camera shots and thumbnails; returns its photos."""
-    key = f"oc_{cls['id']}"
+    key = f"oc_{cls.id}"
     top = st.columns([3, 1])
-    cls["name"] = top[0].text_input(t("own_classes.class_name"), cls["name"], key=f"{key}_name").strip()
+    cls.name = top[0].text_input(t("own_classes.class_name"), cls.name, key=f"{key}_name").strip()
     if removable and top[1].button(t("own_classes.remove_class"), key=f"{key}_remove"):
-        transfer_page().own_classes = [c for c in _classes() if c["id"] != cls["id"]]
+        transfer_page().own_classes = [c for c in _classes() if c.id != cls.id]
         st.rerun()
     left, right = st.columns(2)
-    uploads = left.file_uploader(t("own_classes.photos_of", name=plain(cls["name"]) or t("own_classes.this_class")),
+    uploads = left.file_uploader(t("own_classes.photos_of", name=plain(cls.name) or t("own_classes.this_class")),
                                  accept_multiple_files=True, key=uploader_key(f"{key}_upload"),
                                  help=limits_help(t("own_classes.upload_help")))
     _keep_uploads(cls, uploads or [], f"{key}_upload")
@@ -257,35 +259,35 @@ def _class_editor(cls: dict, removable: bool) -> list[Photo]:
             shot = st.camera_input(t("own_classes.take_photo"), key=f"{key}_camera")
             if shot is not None and st.button(t("own_classes.add_shot"), key=f"{key}_add_shot"):
                 add_photos(cls, decode_uploads([shot]))
-    photos = cls["shots"]
+    photos = cls.shots
     _thumbnails(cls, photos, key)
     if len(photos) < MIN_PER_CLASS:
-        st.caption(t("own_classes.needs_photos", name=plain(cls["name"]) or t("own_classes.this_class"),
+        st.caption(t("own_classes.needs_photos", name=plain(cls.name) or t("own_classes.this_class"),
                      minimum=MIN_PER_CLASS, count=len(photos)))
     return photos
 
 
-def _keep_uploads(cls: dict, uploads: list, key: str) -> None:
+def _keep_uploads(cls: OwnClass, uploads: list, key: str) -> None:
     """Copies new uploads into the class's own list: the uploader's state is dropped when the learner
     switches page, the class's list is not. Each upload is taken once, so a photo removed stays removed."""
-    taken = cls.setdefault("uploads_taken", set())
+    taken = cls.uploads_taken
     new = [u for u in uploads if u.file_id not in taken]
     if new:
         add_photos(cls, decode_uploads(new, key=key))
         taken.update(u.file_id for u in new)
 
 
-def _thumbnails(cls: dict, photos: list[Photo], key: str) -> None:
+def _thumbnails(cls: OwnClass, photos: list[Photo], key: str) -> None:
     """Small square previews, each with a remove button."""
     if not photos:
         return
     cols = st.columns(8)
-    shot_ids = {id(p) for p in cls["shots"]}
+    shot_ids = {id(p) for p in cls.shots}
     for k, photo in enumerate(photos):
         with cols[k % 8]:
             st.image(center_crop_resize(photo.image, 96, 1.0), caption=plain(_short(photo.name)))
             if id(photo) in shot_ids and st.button("✕", key=f"{key}_drop_{k}", help=t("own_classes.remove_shot")):
-                cls["shots"] = [p for p in cls["shots"] if p is not photo]
+                cls.shots = [p for p in cls.shots if p is not photo]
                 st.rerun()
 
 
@@ -302,9 +304,9 @@ def _folder_photos(folder: str, limit: int = 200) -> list[Photo]:
     return _read_photos(files)
 
 
-def _dataset_or_none(filled: list[tuple[dict, list[Photo]]]) -> Dataset | None:
+def _dataset_or_none(filled: list[tuple[OwnClass, list[Photo]]]) -> Dataset | None:
     """The photos as a Dataset, or None with messages saying what is missing."""
-    names = [cls["name"] for cls, _ in filled]
+    names = [cls.name for cls, _ in filled]
     counts = [len(photos) for _, photos in filled]
     if any(not n for n in names) or len(set(names)) < len(names):
         st.info(t("own_classes.different_names"), icon="👉")

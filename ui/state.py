@@ -1,9 +1,10 @@
 """The session's state, typed: one key per thing a learner makes, each held as a dataclass.
 
-Pages read and write the session through this module, never through raw ``st.session_state`` keys, so each name is
-spelled once. Streamlit keeps ``st.session_state`` across pages, but drops a widget's key when its widget is not
-drawn: nothing a learner made may live only in a widget key, which is why it lives here. When a session ends,
-Streamlit drops its state, and with it every model and embedding listed here (nothing here is cached process-wide).
+Pages read and write the session through this module, never through raw ``st.session_state`` keys (a test greps
+the rest of ui/ and app_pages/), so each name is spelled once. Streamlit keeps ``st.session_state`` across pages,
+but drops a widget's key when its widget is not drawn: nothing a learner made may live only in a widget key, which
+is why it lives here. When a session ends, Streamlit drops its state, and with it every model and embedding listed
+here (nothing here is cached process-wide).
 """
 
 from __future__ import annotations
@@ -74,6 +75,83 @@ def page_state(key: str, factory: Callable[[], T]) -> T:
     if key not in st.session_state:
         st.session_state[key] = factory()
     return st.session_state[key]
+
+
+# --- What every page shares: the language, the backbone, the pages visited ---
+LANGUAGE = "lang"
+BACKBONE = "backbone"  # also the sidebar picker's widget key: the picker is drawn on every run, so it never drops
+VISITED = "lab_visited"
+
+
+def language() -> str | None:
+    """The language the learner chose in this session, None before the first run decided one."""
+    return st.session_state.get(LANGUAGE)
+
+
+def set_language(lang: str) -> None:
+    st.session_state[LANGUAGE] = lang
+
+
+def chosen_backbone() -> str | None:
+    """The backbone picked in the sidebar, None before the picker was first drawn."""
+    return st.session_state.get(BACKBONE)
+
+
+def choose_backbone(name: str) -> None:
+    """Sets the sidebar's pick (before the picker is drawn: a usable default when the pick cannot load)."""
+    st.session_state[BACKBONE] = name
+
+
+def visited_pages() -> set[str]:
+    """The lab's pages this session has reached the end of (the lab path's "seen")."""
+    return st.session_state.setdefault(VISITED, set())
+
+
+def progress() -> dict[str, Any]:
+    """Each page's state that exists so far, and the pages visited: what the lab path reports as done."""
+    return {key: st.session_state[key] for key in (VISITED, TRANSFER, IDEAL, ADVERSARIAL) if key in st.session_state}
+
+
+def carry_widget_value(source: str, target: str) -> None:
+    """Starts widget ``target`` at widget ``source``'s value (the same choice drawn in another language)."""
+    if source in st.session_state and target not in st.session_state:
+        st.session_state[target] = st.session_state[source]
+
+
+def set_widget_value(key: str, value: Any) -> None:
+    """Sets a widget's value before it is drawn in this run (a name renamed on the previous run)."""
+    st.session_state[key] = value
+
+
+# --- Jobs (ui/jobs.py) and uploads (ui/uploads.py, ui/common.py) ---
+JOBS = "jobs"
+UPLOADS = "uploads"
+
+
+@dataclass(eq=False)
+class SessionJobs:
+    """This session's jobs by page slot, and the finished job each slot already reran the page for."""
+
+    active: dict = field(default_factory=dict)  # page slot -> core.jobs.Job, until the page takes it finished
+    announced: dict = field(default_factory=dict)  # page slot -> the finished Job the page was rerun for
+
+
+def session_jobs() -> SessionJobs:
+    return page_state(JOBS, SessionJobs)
+
+
+@dataclass(eq=False)
+class SessionUploads:
+    """What this session uploaded, as the allowance and the uploaders see it."""
+
+    ledger: dict = field(default_factory=dict)  # upload id -> (bytes, photos) counted against the allowance
+    refused: dict = field(default_factory=dict)  # uploader key -> why it was emptied, shown once above it
+    resets: dict = field(default_factory=dict)  # uploader key -> times emptied (a new widget key each time)
+    decoded: dict = field(default_factory=dict)  # uploader key -> {upload id: Photo, or why it is not one}
+
+
+def session_uploads() -> SessionUploads:
+    return page_state(UPLOADS, SessionUploads)
 
 
 # --- Ideal cat (app_pages/ideal_cat.py, ui/ideal_cat.py) ---
@@ -165,11 +243,23 @@ class TransferRun:
 
 
 @dataclass(eq=False)
+class OwnClass:
+    """One of the learner's own classes: its name as typed and its photos (``ui.common.Photo``)."""
+
+    id: int
+    name: str
+    shots: list = field(default_factory=list)
+    uploads_taken: set = field(default_factory=set)  # upload ids already copied in: a removed photo stays removed
+
+
+@dataclass(eq=False)
 class TransferPage:
     """What the Transfer training page keeps: runs, the learner's own classes, uploads and pending questions."""
 
     runs: list[TransferRun] = field(default_factory=list)
-    own_classes: list[dict] = field(default_factory=list)  # {"id", "name", "shots": [Photo], "uploads_taken"}
+    own_classes: list[OwnClass] = field(default_factory=list)
+    own_renames: dict = field(default_factory=dict)  # class id -> name, applied on the next run (before its widget)
+    own_added_note: str = ""  # what the last pick added, said once on the next run
     private_caches: dict = field(default_factory=dict)  # embeddings of uploaded photos, never on disk
     zip_dir: tuple | None = None  # (upload file id, dataset root, folder) of the extracted .zip
     loaded_id: tuple = ()
@@ -177,6 +267,7 @@ class TransferPage:
     confirm: str = ""  # "train" or "load" while the learner is asked before losing a fine-tuned model
     results: dict = field(default_factory=dict)  # job slot -> its final record (a Stop's too), from the job's thread
     note: str = ""  # one message key to show once after a run ended (e.g. stopped during extraction)
+    seed: int = 0  # the split's seed: both training modes draw its widget, and it outlives the widget's key
 
 
 def transfer_page() -> TransferPage:

@@ -17,7 +17,7 @@ from core.models.backbones import get_spec
 from core.transfer.pipeline import Epoch
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
-from ui.state import TransferRun, transfer_page
+from ui.state import TransferRun, carry_widget_value, transfer_page
 from ui.text import plain
 
 
@@ -30,8 +30,7 @@ def language_key(key: str) -> str:
     lang = current_language()
     new = f"{key}_{lang}"
     for other in (f"{key}_{name}" for name in ("en", "zh") if name != lang):
-        if other in st.session_state and new not in st.session_state:
-            st.session_state[new] = st.session_state[other]
+        carry_widget_value(other, new)
     return new
 
 

@@ -66,7 +66,7 @@ def data_settings_ui() -> DataSettings | None:
                                     1 if bounded else 0, most, most if bounded else 0, step=10,
                                     key="tt_per_class", help=t("transfer.per_class_help"))
     val_fraction = right.slider(t("transfer.val_share"), 0.05, 0.5, 0.2, 0.05, key="tt_val")
-    seed = last.number_input(t("transfer.seed"), 0, 2**31 - 1, 0, key="tt_seed", help=t("transfer.seed_help"))
+    seed = seed_ui(last)
     official = source == "oxford-pets" and st.checkbox(t("transfer.official_split"), key="tt_official")
     if source in ("folder", "zip") and not location:
         st.info(t("transfer.need_folder") if source == "folder" else t("transfer.need_zip"), icon="👉")
@@ -76,6 +76,15 @@ def data_settings_ui() -> DataSettings | None:
     except ValueError as exc:
         st.info(t("transfer.bad_settings", problem=problem_text(exc)), icon="👉")
         return None
+
+
+def seed_ui(container) -> int:
+    """The split's seed. It is kept in the page's state, not only in the widget, whose value Streamlit drops on
+    a run that does not draw it (another page, or the other training mode): the seed the learner set stays."""
+    page = transfer_page()
+    page.seed = int(container.number_input(t("transfer.seed"), 0, 2**31 - 1, page.seed, key="tt_seed",
+                                           help=t("transfer.seed_help")))
+    return page.seed
 
 
 def _zip_location() -> str:

@@ -19,10 +19,9 @@ from ui.i18n import t
 from ui.jobs import the_scheduler
 from ui.session import session_id, session_token
 from ui.settings import lab_settings
+from ui.state import session_uploads
 from ui.text import plain
 
-LEDGER_KEY = "upload_ledger"
-RESETS_KEY, REFUSED_KEY = "uploader_resets", "uploads_refused"  # per uploader: times emptied; its refusal line
 SWEEP_EVERY_S = 60.0
 _last_sweep = {"at": 0.0}  # when this server process last swept; a clock, not a model
 _sweep_lock = threading.Lock()
@@ -104,7 +103,7 @@ def within_limits(files, photos: bool = True, key: str | None = None) -> list:
     uploader is emptied too and the message is shown above it on the next run.
     """
     limits = lab_settings().limits
-    ledger = st.session_state.setdefault(LEDGER_KEY, {})
+    ledger = session_uploads().ledger
     kept = []
     for file in files:
         entry = ledger.get(file.file_id) or (file.size, int(photos))
@@ -125,10 +124,10 @@ def within_limits(files, photos: bool = True, key: str | None = None) -> list:
 
 def uploader_key(key: str) -> str:
     """The key to draw the uploader ``key`` with (a new one each time it was emptied); shows its last refusal."""
-    message = st.session_state.get(REFUSED_KEY, {}).pop(key, None)
+    message = session_uploads().refused.pop(key, None)
     if message:
         st.error(message, icon="🚫")
-    count = st.session_state.get(RESETS_KEY, {}).get(key, 0)
+    count = session_uploads().resets.get(key, 0)
     return key if not count else f"{key}_{count}"
 
 
@@ -136,7 +135,7 @@ def refuse(files, message: str, key: str | None = None) -> None:
     """Drops refused uploads from the server's memory and the allowance, and says why; with ``key``, empties
     the uploader (and reruns, so the message shows above a fresh one)."""
     ctx = get_script_run_ctx()
-    ledger = st.session_state.setdefault(LEDGER_KEY, {})
+    ledger = session_uploads().ledger
     for file in files:
         ledger.pop(file.file_id, None)  # gone from the server: it no longer uses the allowance
         if ctx is not None:
@@ -144,15 +143,15 @@ def refuse(files, message: str, key: str | None = None) -> None:
     if key is None:
         st.error(message, icon="🚫")
         return
-    st.session_state.setdefault(REFUSED_KEY, {})[key] = message
-    resets = st.session_state.setdefault(RESETS_KEY, {})
+    session_uploads().refused[key] = message
+    resets = session_uploads().resets
     resets[key] = resets.get(key, 0) + 1
     st.rerun()
 
 
 def charge(file_id: str, unpacked: int) -> None:
     """Counts what an upload unpacked to against the allowance (when more than its own size)."""
-    ledger = st.session_state.setdefault(LEDGER_KEY, {})
+    ledger = session_uploads().ledger
     size, photos = ledger.get(file_id, (0, 0))
     ledger[file_id] = (max(size, unpacked), photos)
 
@@ -162,7 +161,7 @@ def unpack_budget(file_id: str) -> tuple[int, str]:
     limits = lab_settings().limits
     budgets = [(MAX_BYTES, "")]
     if limits.max_upload_mb:
-        used = sum(b for k, (b, _) in st.session_state.get(LEDGER_KEY, {}).items() if k != file_id)
+        used = sum(b for k, (b, _) in session_uploads().ledger.items() if k != file_id)
         budgets.append((int(limits.max_upload_mb * 1e6) - used, "session"))
     if limits.max_uploads_total_mb:
         budgets.append((int(limits.max_uploads_total_mb * 1e6) - folder_bytes(uploads_root()), "server"))
