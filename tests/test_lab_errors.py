@@ -184,3 +184,38 @@ def test_no_catalogue_entry_shows_a_server_path(lang):
         assert names <= set(values), f"{key}: say how the code fills {sorted(names - set(values))}"
         line = describe(example(code), lang) if code else text.format(**values)
         assert leaks(line) == [], f"{key}: {line}"
+
+
+def _zip_of_photos(classes: dict[str, int]) -> bytes:
+    import io
+    import zipfile
+
+    import numpy as np
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, shade in classes.items():
+            for k in range(4):
+                photo = io.BytesIO()
+                noise = np.random.default_rng(shade + k).integers(0, 255, (32, 32, 3), dtype=np.uint8)
+                Image.fromarray(noise).save(photo, "PNG")  # unlike photos: the near-duplicate check keeps them
+                archive.writestr(f"{name}/{k}.png", photo.getvalue())
+    return buffer.getvalue()
+
+
+def test_a_run_on_an_uploaded_zip_is_named_after_the_zip_not_its_server_folder(fake_backbones, tmp_path,
+                                                                               monkeypatch):
+    import ui.uploads
+    from tests.conftest import open_page
+
+    monkeypatch.setattr(ui.uploads, "uploads_root", lambda: tmp_path / f"session-{SESSION}")
+    at = open_page("app_pages/transfer_training.py")
+    at.radio(key="tt_source").set_value("zip").run()
+    at.file_uploader(key="tt_zip").set_value(("my pets.zip", _zip_of_photos({"cat": 40, "dog": 200}),
+                                              "application/zip")).run()
+    at.number_input(key="tt_epochs").set_value(1).run()
+    at.button(key="tt_train").click().run()
+    assert not at.exception and [e.value for e in at.error] == []
+    assert [run.dataset for run in at.session_state["transfer_page"].runs] == ["my pets"]
+    assert any("my pets" in header.value for header in at.subheader)  # the conftest guard checked for folders

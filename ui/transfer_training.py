@@ -105,7 +105,7 @@ def _zip_location() -> str:
     root = unpack_zip(upload, folder, "tt_zip")  # any failure removes the folder and says so in one line
     if root is None:
         return ""
-    page.zip_dir = (upload.file_id, str(root), str(folder))
+    page.zip_dir = (upload.file_id, str(root), str(folder), Path(upload.name).stem)
     return str(root)
 
 
@@ -151,8 +151,9 @@ def _local_dataset(settings: DataSettings) -> Dataset | None:
     """The dataset when it is on this computer (errors become one line); None otherwise."""
     try:
         dataset = open_dataset_cached(settings.dataset_source, settings.task, folder_stamp(settings.dataset_source))
-        if settings.source == "zip":  # named after the learner's zip, not the server's folder it was unpacked in
-            dataset = replace(dataset, name=Path(st.session_state["tt_zip"].name).stem)
+        zip_dir = transfer_page().zip_dir
+        if settings.source == "zip" and zip_dir:  # named after the learner's zip, not the folder it was unpacked in
+            dataset = replace(dataset, name=zip_dir[3])
         return limit_per_class(dataset, settings.per_class, settings.seed)
     except DATA_ERRORS as exc:
         st.error(t("transfer.data_error", problem=problem_text(exc)), icon="🚫")
