@@ -30,6 +30,7 @@ class Limits:
 
     max_epochs: int | None = None
     max_ideal_steps: int | None = None
+    max_attack_steps: int | None = None
     max_photos_per_class: int | None = None
     max_session_photos: int | None = None
     max_upload_mb: int | None = None
@@ -55,6 +56,7 @@ class Limits:
 LIMIT_VARIABLES = {
     "TRANSFER_LAB_MAX_EPOCHS": ("max_epochs", 50),
     "TRANSFER_LAB_STEP_CAP": ("max_ideal_steps", 256),
+    "TRANSFER_LAB_MAX_ATTACK_STEPS": ("max_attack_steps", 50),
     "TRANSFER_LAB_MAX_PHOTOS_PER_CLASS": ("max_photos_per_class", 60),
     "TRANSFER_LAB_MAX_SESSION_PHOTOS": ("max_session_photos", 200),
     "TRANSFER_LAB_MAX_UPLOAD_MB": ("max_upload_mb", 100),

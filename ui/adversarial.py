@@ -15,6 +15,7 @@ import streamlit as st
 
 from core.attack.attack import Attacker
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.data.safe_paths import stays_inside
 from core.models.backbones import get_spec
 from core.models.class_names import class_name
 from ui.common import Photo, backbone_availability, cached_backbone
@@ -88,7 +89,8 @@ def folder_images(folder: str) -> list[Path]:
     if not path.is_dir():
         raise ValueError(t("adversarial.not_a_folder", name=plain(path.name)))
     try:
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                       and stays_inside(p, path))  # a link to a photo elsewhere is never read
     except OSError:
         raise ValueError(t("adversarial.folder_unreadable", name=plain(path.name))) from None
     if not files:

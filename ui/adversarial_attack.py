@@ -119,7 +119,7 @@ def choose_settings(target: Target) -> AttackConfig | None:
     method = left.segmented_control(t("adversarial.method"), ["PGD", "FGSM"], default="PGD", key="adv_method",
                                     required=True)
     eps = middle.slider(t("adversarial.eps"), 1, 16, 2, key="adv_eps")
-    most = widget_max("max_ideal_steps", 50)
+    most = widget_max("max_attack_steps", 50)
     steps = right.slider(t("adversarial.steps"), 1, most, min(10, most), key="adv_steps", disabled=method == "FGSM")
     with st.expander(t("adversarial.more_settings")):
         step_size = st.slider(t("adversarial.step_size"), 0, 8, 0, key="adv_step_size")
