@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.errors import LabError
+
 WAITING, RUNNING, DONE, STOPPED, CANCELLED, FAILED = "waiting", "running", "done", "stopped", "cancelled", "failed"
 ACTIVE = (WAITING, RUNNING)
 
 
-class Busy(RuntimeError):
+class Busy(LabError, RuntimeError):
     """The owner already has a job waiting or running; the message says which."""
 
 
@@ -130,7 +132,7 @@ class Scheduler:
         with self._lock:
             current = self._active_locked(owner)
             if current is not None:
-                raise Busy(f"'{current.label}' is still {current.state}; stop it or wait for it to finish")
+                raise Busy("job_busy", label=current.label, state=current.state)
             job = Job(owner, kind, label, steps, progress, queued_at=self.clock(), keep_records=keep_records)
             self._waiting.append(job)
         self._dispatch()

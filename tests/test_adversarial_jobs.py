@@ -103,7 +103,8 @@ def test_the_sweep_over_a_folder_measures_each_epsilon_on_every_photo(mock_netwo
 
 
 def test_classroom_limits_are_the_ranges_of_steps_and_sweep_photos(mock_networks, classroom, monkeypatch):
-    monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "5")
+    monkeypatch.setenv("TRANSFER_LAB_MAX_ATTACK_STEPS", "5")
+    monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "3")  # the ideal image's own cap: not the attack's
     monkeypatch.setenv("TRANSFER_LAB_MAX_SWEEP_PHOTOS", "3")
     at = open_page(PAGE, timeout=120)
     assert not at.exception

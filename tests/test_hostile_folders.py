@@ -82,3 +82,9 @@ def test_a_linked_photo_in_a_shared_folder_is_never_read(classroom, monkeypatch,
     at.button(key="oc_0_add_folder").click().run()
     shots = at.session_state["transfer_page"].own_classes[0].shots
     assert sorted(p.name for p in shots) == [f"cat_{k}.png" for k in range(5)]
+
+
+def test_the_adversarial_pages_folder_never_reads_a_linked_photo(linked):
+    from ui.adversarial import folder_images
+
+    assert [p.name for p in folder_images(str(linked / "cat"))] == [f"Abyssinian_{k}.png" for k in range(5)]

@@ -66,3 +66,19 @@ def test_heavy_slots_default_to_one_per_gpu():
 
 def test_loopback_names():
     assert is_loopback("localhost") and is_loopback("127.0.0.2") and not is_loopback("example.org")
+
+
+def test_the_attack_has_its_own_step_limit_not_the_ideal_images():
+    env = {"TRANSFER_LAB_MAX_ATTACK_STEPS": "7", "TRANSFER_LAB_STEP_CAP": "300"}
+    limits = settings_from_env(env, "localhost").limits
+    assert (limits.max_attack_steps, limits.max_ideal_steps) == (7, 300)
+    assert settings_from_env({}, "0.0.0.0").limits.max_attack_steps == 50  # the classroom default
+
+
+def test_the_readme_lists_every_limit_with_its_classroom_default():
+    from core.settings import LIMIT_VARIABLES
+    from tests.conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [name for name, (_, default) in LIMIT_VARIABLES.items() if f"| `{name}` | {default} |" not in readme]
+    assert missing == []
