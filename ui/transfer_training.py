@@ -7,6 +7,9 @@ Stop lets the pipeline end the phase with its best epoch (``core.work.training``
 
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import streamlit as st
 
 from core.data.archives import ArchiveError
@@ -19,11 +22,13 @@ from core.work.specs import OwnClass, TrainJob
 from core.work.store import default_store, put_array
 from core.work.training import Problem, listed_dataset, must_download
 from ui.common import get_backbone, selected_backbone
+from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import t
 from ui.jobs import job_ui, start_spec, take_finished
 from ui.settings import lab_settings, widget_max
 from ui.state import TrainedModel, TransferRun, replacing_loses_work, set_trained, transfer_page
+from ui.text import plain
 from ui.transfer_results import curves_figure, history_of, language_key, shown_dataset, task_label
 from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, unpack_zip, uploader_key, within_limits
 
@@ -67,7 +72,7 @@ def data_settings_ui() -> DataSettings | None:
     try:
         return DataSettings(source, location, task, int(per_class), float(val_fraction), int(seed), bool(official))
     except ValueError as exc:
-        st.info(t("transfer.bad_settings", problem=str(exc)), icon="👉")
+        st.info(t("transfer.bad_settings", problem=problem_text(exc)), icon="👉")
         return None
 
 
@@ -98,7 +103,7 @@ def _zip_location() -> str:
     root = unpack_zip(upload, folder, "tt_zip")  # any failure removes the folder and says so in one line
     if root is None:
         return ""
-    page.zip_dir = (upload.file_id, str(root), str(folder))
+    page.zip_dir = (upload.file_id, str(root), str(folder), Path(upload.name).stem)
     return str(root)
 
 
@@ -130,9 +135,12 @@ def _local_dataset(settings: DataSettings) -> Dataset | None:
     """The dataset when it is on this computer (errors become one line); None otherwise."""
     try:
         dataset = listed_dataset(settings.dataset_source, settings.task)
+        zip_dir = transfer_page().zip_dir
+        if settings.source == "zip" and zip_dir:  # named after the learner's zip, not the folder it was unpacked in
+            dataset = replace(dataset, name=zip_dir[3])
         return limit_per_class(dataset, settings.per_class, settings.seed)
     except DATA_ERRORS as exc:
-        st.error(t("transfer.data_error", problem=str(exc)), icon="🚫")
+        st.error(t("transfer.data_error", problem=problem_text(exc)), icon="🚫")
         return None
 
 
@@ -144,10 +152,11 @@ def _download_allowed(source: str) -> bool:
     return False
 
 
-def train_job(data: DataSettings, head: HeadSettings, own: Dataset | None) -> TrainJob:
-    """The job spec of these settings; the learner's own photos go to the store, named by their keys."""
+def train_job(data: DataSettings, head: HeadSettings, own: Dataset | None, name: str = "") -> TrainJob:
+    """The job spec of these settings (``name``: the dataset's, when the page names it, e.g. after the learner's
+    zip); the learner's own photos go to the store, named by their keys."""
     if own is None:
-        return TrainJob(selected_backbone(), data, head)
+        return TrainJob(selected_backbone(), data, head, name=name)
     store = default_store()
     classes = tuple(OwnClass(name, tuple(put_array(store, s.image) for s in own.samples if s.label == label),
                              tuple(s.name for s in own.samples if s.label == label))
@@ -163,10 +172,11 @@ def start_training(data: DataSettings, head: HeadSettings, own: Dataset | None =
     if dataset is None and not must_download(data.source):
         return
     for note in (dataset.skipped[:5] if dataset else ()):
-        st.caption(t("transfer.skipped", note=note))
+        st.caption(t("transfer.skipped", note=problem_text(note)))
     get_backbone(selected_backbone())  # spinner on the first load; the job shares it (core.work.shared)
     name = shown_dataset(dataset.name) if dataset else source_label(data.source)
-    if start_spec(SLOT, train_job(data, head, own), t("transfer.job_label", dataset=name)):
+    named = dataset.name if dataset is not None and data.source == "zip" else ""
+    if start_spec(SLOT, train_job(data, head, own, named), t("transfer.job_label", dataset=plain(name))):
         finish_training()  # at once if it already ended (a test's inline scheduler); else on a later run
 
 
@@ -229,7 +239,7 @@ def finish_training() -> None:
         return
     page, final = transfer_page(), job.last
     if isinstance(final, Problem):
-        st.error(t("transfer.cannot_train", problem=final.text), icon="🚫")
+        st.error(t("transfer.cannot_train", problem=problem_text(final.error)), icon="🚫")
     if not isinstance(final, Assembled):
         if job.state == STOPPED:
             st.info(t("transfer.stopped_early"), icon="⏸️")

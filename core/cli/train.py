@@ -87,7 +87,7 @@ def _train(job, args) -> dict:
     start, last, shown = time.perf_counter(), None, {}
     for record in run_job(job):
         if isinstance(record, Problem):
-            raise ValueError(record.text)
+            raise record.error
         if isinstance(record, Downloading):
             _download_progress(record, shown)
         else:

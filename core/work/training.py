@@ -15,19 +15,21 @@ from pathlib import Path
 from core.data.datasets import Dataset, Sample, limit_per_class, local_datasets, open_dataset
 from core.data.downloads import Downloading, DownloadStopped, download_steps
 from core.data.embeddings import EmbeddingCache
+from core.errors import LabError
 from core.transfer.pipeline import Assembled, Epoch, Extracting, TrainingReport, fine_tune_steps, train_steps
 from core.work import shared
 from core.work.specs import FineTuneJob, TrainJob
 from core.work.store import Store, get_array
 
-DATA_ERRORS = (ValueError, OSError)  # DatasetError, ArchiveError, NoNetworkError, ChecksumError are among them
+DATA_ERRORS = (LabError, ValueError, OSError)  # a dataset that cannot make a run: DatasetError, ArchiveError...
 
 
 @dataclass(frozen=True)
 class Problem:
-    """The job's last record when the photos cannot make a run (none readable, none left to train on...)."""
+    """The job's last record when the photos cannot make a run (none readable, none left to train on...): the
+    exception itself, so the page translates its code (``ui.errors.problem_text``)."""
 
-    text: str
+    error: Exception
     fraction: float = 1.0
 
 
@@ -101,7 +103,7 @@ def run_train(job: TrainJob, store: Store, should_stop: Callable[[], bool]) -> I
         dataset = job_dataset(job, store)
         yield from train_steps(dataset, shared.backbones(job.backbone), job.training, cache_for(job), should_stop)
     except DATA_ERRORS as exc:
-        yield Problem(str(exc))
+        yield Problem(exc)
 
 
 def run_fine_tune(job: FineTuneJob, store: Store, should_stop: Callable[[], bool]) -> Iterator:
@@ -166,7 +168,7 @@ def record_json(record) -> dict:
         return {"record": "assembled", "classes": list(report.data.dataset.classes), "best_epoch": report.best_epoch,
                 "val_accuracy": report.evaluation.accuracy if report.evaluation else None,
                 "history": curves(report.history), "fine_tune": fine_tune_summary(report)}
-    return {"record": "problem", "text": record.text}
+    return {"record": "problem", "text": str(record.error)}
 
 
 def result_files(record: Assembled, spec) -> dict[str, bytes]:
