@@ -97,6 +97,9 @@ MESSAGES = {
     "model_not_softmax": "the model's output is not softmax probabilities (they must be >= 0 and sum to 1)",
     # core.jobs
     "job_busy": "{label!r} is still {state}; stop it or wait for it to finish",
+    # core.cluster (more than one machine)
+    "job_worker_lost": "the workers running {label!r} stopped twice in the middle of it; start it again",
+    "job_queue_unreachable": "the job queue (Redis) cannot be reached; try again in a minute or tell your teacher",
     # core.settings (the teacher's environment variables)
     "setting_not_positive": "{variable} must be a positive whole number, got {value!r}",
     "setting_mode": "TRANSFER_LAB_MODE must be 'personal' or 'classroom', got {value!r}",

@@ -165,3 +165,24 @@ def test_each_replica_stops_only_its_own_closed_sessions_jobs(redis):
     assert [j.owner for j in (mine, theirs)] == ["replica-1/s1", "replica-2/s1"]  # same session id, two learners
     assert one.stop_orphans({"s2"}) and mine.state == CANCELLED
     assert theirs.state == WAITING and open_tab.state == WAITING
+
+
+def test_an_unreachable_queue_is_one_coded_problem_not_a_crash():
+    from core.cluster import connect
+    from core.errors import LabError
+    from tests.conftest import _free_port
+
+    sched = RedisScheduler(connect(f"redis://127.0.0.1:{_free_port()}/0"))
+    with pytest.raises(LabError) as refused:
+        sched.submit_spec("a", Count(), "nowhere")
+    assert refused.value.code == "job_queue_unreachable"
+
+
+def test_a_job_lost_twice_fails_with_its_coded_reason(redis):
+    sched = RedisScheduler(redis)
+    job = sched.submit_spec("a", Count(n=2), "orphan")
+    for _ in range(2):
+        _die_mid_job(redis, sched, job)
+        assert job.state in (WAITING, FAILED)
+    assert job.state == FAILED
+    assert job.error.code == "job_worker_lost" and job.error.params == {"label": "orphan"}

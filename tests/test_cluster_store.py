@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import fakeredis
 import numpy as np
+import pytest
 
-from core.cluster.store import RedisEmbeddings
+from core.cluster.store import RedisEmbeddings, RedisStore
+
+
+def test_a_blob_comes_back_by_its_content_key_and_its_expiry_is_renewed_when_read():
+    redis = fakeredis.FakeRedis()
+    store = RedisStore(redis, max_age=100)
+    key = store.put(b"photo bytes")
+    assert key == store.put(b"photo bytes") and len(key) == 64
+    redis.expire("tl:blob:" + key, 5)
+    assert store.get(key) == b"photo bytes"
+    assert redis.ttl("tl:blob:" + key) > 50
+
+
+def test_a_missing_blob_is_a_lookup_error_naming_the_key():
+    with pytest.raises(LookupError, match="ab" * 32):
+        RedisStore(fakeredis.FakeRedis()).get("ab" * 32)
 
 
 def test_embeddings_one_worker_wrote_are_hits_for_another():
@@ -35,3 +51,13 @@ def test_the_disk_cache_falls_back_to_the_shared_level_and_fills_it(tmp_path, mo
     private = embeddings.EmbeddingCache("lite0-abc", root=tmp_path / "machine-c", persist=False)
     private.add(["d9"], np.ones((1, 4), np.float32), [1])
     assert "d9" not in there  # a learner's own photos never leave their session
+
+
+def test_the_app_store_is_the_labs_redis_when_the_cluster_is_configured(monkeypatch, tmp_path):
+    from core.work import store
+
+    monkeypatch.setenv("TRANSFER_LAB_REDIS_URL", "redis://127.0.0.1:1/0")
+    assert isinstance(store.default_store(), RedisStore)
+    monkeypatch.delenv("TRANSFER_LAB_REDIS_URL")
+    monkeypatch.setenv("TRANSFER_LAB_STORE", str(tmp_path / "shared"))
+    assert store.default_store().root == tmp_path / "shared"

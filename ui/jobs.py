@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 import streamlit as st
 
+from core.cluster import redis_url
+from core.errors import LabError
 from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler, shared_scheduler
 from ui.errors import problem_text
 from ui.i18n import t
@@ -23,12 +26,20 @@ from ui.session import session_id
 from ui.settings import lab_settings
 from ui.state import session_jobs
 
+REPLICA_ENV = "TRANSFER_LAB_REPLICA"  # this replica's name in the Redis queue (deploy/cluster.sh sets it)
+
 POLL_SECONDS = 0.5
 CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
 def the_scheduler() -> Scheduler:
-    """The one scheduler of this server (core.jobs.shared_scheduler, out of reach of ``clear_cache``)."""
+    """The one scheduler of this server (core.jobs.shared_scheduler, out of reach of ``clear_cache``), or with
+    ``TRANSFER_LAB_REDIS_URL`` this replica's front end of the lab's Redis queue (deploy/README.md)."""
+    url = redis_url()
+    if url is not None:
+        from core.cluster.queue import shared_redis_scheduler
+
+        return shared_redis_scheduler(url, os.environ.get(REPLICA_ENV) or socket.gethostname())
     return shared_scheduler(lab_settings().heavy_slots)  # tests swap in an inline one (conftest)
 
 
@@ -114,6 +125,9 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
                                                                                 problem=problem_text(busy))
         st.warning(line, icon="⏳")
         return None
+    except LabError as problem:  # the Redis queue cannot be reached: light work still runs in this replica
+        st.warning(problem_text(problem), icon="⚠️")
+        return None
     session_jobs().active[slot] = job
     return job
 
@@ -176,6 +190,8 @@ def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
         return
     if job.state == WAITING:
         sched = the_scheduler()
+        if getattr(job, "restarted", False):  # a worker died under it (Redis queue): back at the front once
+            st.warning(t("jobs.restarted", label=job.label), icon="🔁")
         st.info(t("jobs.waiting", label=job.label, place=place_words(sched.ahead(job), sched.estimate_wait(job))))
         if st.button(t("jobs.cancel"), key=f"{slot}_cancel", icon="✖️"):
             job.stop()

@@ -15,9 +15,9 @@ QUEUE_NAME = "transfer-lab"
 PREFIX = "tl:"
 
 
-def redis_url(environ=os.environ) -> str | None:
+def redis_url(environ=None) -> str | None:
     """The Redis the lab shares, or None for the embedded default (one process, no services)."""
-    return environ.get(REDIS_URL_ENV) or None
+    return (os.environ if environ is None else environ).get(REDIS_URL_ENV) or None
 
 
 def connect(url: str):

@@ -18,12 +18,14 @@ import time
 import uuid
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Queue, Worker
 from rq.job import Job as RQJob
 from rq.job import JobStatus
 from rq.registry import StartedJobRegistry
 
 from core.cluster import PREFIX, QUEUE_NAME
+from core.errors import LabError
 from core.jobs import CANCELLED, DONE, FAILED, RUNNING, WAITING, Busy
 
 JOB_TIMEOUT = 2 * 3600  # a job's hard limit (s); the teacher's step and epoch caps end jobs long before
@@ -38,10 +40,6 @@ def key(*parts: str) -> str:
     return PREFIX + ":".join(parts)
 
 
-class WorkerLost(RuntimeError):
-    """The workers running this job died twice; nothing of it is left."""
-
-
 class RemoteJob:
     """One learner's job in the Redis queue, read like ``core.jobs.Job`` (state, records, last, fraction,
     stop). Each read asks Redis (a loopback round trip is ~0.1 ms); records are fetched once each."""
@@ -51,6 +49,7 @@ class RemoteJob:
         self.queued_at = time.time()
         self._records: list = []
         self._final: str | None = None
+        self._lost: LabError | None = None
 
     @property
     def redis(self):
@@ -66,6 +65,14 @@ class RemoteJob:
     def state(self) -> str:
         if self._final is not None:
             return self._final
+        try:
+            return self._read_state()
+        except RedisError:  # the queue went away under this job: the learner reads one line, the page lives
+            self._lost = LabError("job_queue_unreachable")
+            self._final = FAILED
+            return FAILED
+
+    def _read_state(self) -> str:
         ours = self.redis.get(key("job", self.id, "state"))
         state = ours.decode() if ours else self._rq_state()
         if ours and state == RUNNING and not self.redis.exists(key("job", self.id, "alive")):
@@ -99,10 +106,12 @@ class RemoteJob:
 
     @property
     def error(self) -> BaseException | None:
+        if self._lost is not None:
+            return self._lost
         raw = self.redis.get(key("job", self.id, "error"))
         if raw is not None:
             return pickle.loads(raw)
-        return WorkerLost(self.label) if self.state == FAILED else None
+        return LabError("job_worker_lost", label=self.label) if self.state == FAILED else None
 
     @property
     def restarted(self) -> bool:
@@ -146,7 +155,13 @@ class RedisScheduler:
     def submit_spec(self, owner: str, spec, label: str, store=None, keep_records: bool = True) -> RemoteJob:
         """Queues ``spec`` for this learner; ``Busy`` when they already have a job waiting or running. Its inputs
         are already in the shared store (``store`` is accepted for the in-process scheduler's signature)."""
-        job_id, owner = uuid.uuid4().hex, self.owner_prefix + owner
+        try:
+            return self._submit(self.owner_prefix + owner, spec, label, keep_records)
+        except RedisError as error:
+            raise LabError("job_queue_unreachable") from error
+
+    def _submit(self, owner: str, spec, label: str, keep_records: bool) -> RemoteJob:
+        job_id = uuid.uuid4().hex
         if not self.redis.set(key("owner", owner), job_id, nx=True, ex=OWNER_TTL):
             current = self._active(owner)
             if current is not None:

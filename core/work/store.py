@@ -22,6 +22,7 @@ import numpy as np
 
 from core.jobs import MissingInput  # noqa: F401  re-exported: the store's one error
 
+STORE_ENV = "TRANSFER_LAB_STORE"  # a folder every machine of a cluster mounts (instead of Redis)
 KEY = re.compile(r"^[0-9a-f]{64}$")
 DAY = 24 * 3600.0
 
@@ -96,9 +97,24 @@ class LocalStore:
             self.expire()
 
 
-@functools.lru_cache(maxsize=1)
-def default_store() -> LocalStore:
-    """The app's store: ``<cache>/store`` (``$TRANSFER_LAB_CACHE``), one per process."""
+def default_store() -> Store:
+    """The app's store: with ``TRANSFER_LAB_REDIS_URL`` the lab's Redis (every worker on every machine reads what
+    a replica put), with ``TRANSFER_LAB_STORE`` a shared folder, else ``<cache>/store`` (``$TRANSFER_LAB_CACHE``).
+    One per place and process."""
+    from core.cluster import redis_url
+
+    return _store_at(redis_url(), os.environ.get(STORE_ENV) or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _store_at(url: str | None, folder: str | None) -> Store:
+    if url is not None:
+        from core.cluster import connect
+        from core.cluster.store import RedisStore
+
+        return RedisStore(connect(url))
+    if folder is not None:
+        return LocalStore(folder)
     from core.data.downloads import cache_dir
 
     return LocalStore(cache_dir("store"))
