@@ -30,7 +30,10 @@ from core.jobs import CANCELLED, DONE, FAILED, RUNNING, WAITING, Busy
 
 JOB_TIMEOUT = 2 * 3600  # a job's hard limit (s); the teacher's step and epoch caps end jobs long before
 KEEP = 3600  # a finished job's keys live this long (s): the page takes its result at its next poll
-HEARTBEAT_TTL = 6  # a running job whose worker has not said it is alive for this long is dead (s)
+# A running job whose worker has not said it is alive for this long is dead (s). Its heartbeat thread beats every
+# 2 s; 15 s leaves room for a machine so loaded that the thread is not scheduled for a while (6 s was not, at a
+# load average of 12 on 2 cores: a live job was taken for dead and ran twice).
+HEARTBEAT_TTL = 15
 RESTARTS = 1  # a job whose worker died is put back at the head of the queue once, then it fails
 HISTORY = 20  # durations kept per kind for estimates
 OWNER_TTL = JOB_TIMEOUT + 600  # the learner's lock outlives the job's limit, never the job
@@ -44,8 +47,9 @@ class RemoteJob:
     """One learner's job in the Redis queue, read like ``core.jobs.Job`` (state, records, last, fraction,
     stop). Each read asks Redis (a loopback round trip is ~0.1 ms); records are fetched once each."""
 
-    def __init__(self, scheduler: RedisScheduler, job_id: str, owner: str, kind: str, label: str):
+    def __init__(self, scheduler: RedisScheduler, job_id: str, owner: str, kind: str, label: str, spec=None):
         self.scheduler, self.id, self.owner, self.kind, self.label = scheduler, job_id, owner, kind, label
+        self._spec = spec
         self.queued_at = time.time()
         self._records: list = []
         self._final: str | None = None
@@ -88,6 +92,16 @@ class RemoteJob:
         status = job.get_status(refresh=False)
         return {JobStatus.QUEUED: WAITING, JobStatus.STARTED: RUNNING, JobStatus.CANCELED: CANCELLED,
                 JobStatus.FINISHED: DONE}.get(status, FAILED if status == JobStatus.FAILED else WAITING)
+
+    @property
+    def spec(self):
+        """The job's spec (the page reads its settings when it draws the result)."""
+        if self._spec is None:
+            from core.work.specs import spec_from_json
+
+            rq_job = self._rq()
+            self._spec = spec_from_json(rq_job.args[0]) if rq_job is not None else None
+        return self._spec
 
     @property
     def finished(self) -> bool:
@@ -171,7 +185,7 @@ class RedisScheduler:
                                 job_id=job_id, timeout=JOB_TIMEOUT, result_ttl=KEEP, failure_ttl=KEEP,
                                 meta={"owner": owner, "kind": spec.kind, "label": label})
         self.redis.set(key("job", job_id, "queued"), self.clock(), ex=OWNER_TTL)
-        return RemoteJob(self, job_id, owner, spec.kind, label)
+        return RemoteJob(self, job_id, owner, spec.kind, label, spec)
 
     def active(self, owner: str) -> RemoteJob | None:
         """This learner's (this replica's session ``owner``) waiting or running job."""

@@ -44,7 +44,7 @@ def job_store():
 
 
 @contextlib.contextmanager
-def heartbeat(redis, job_id: str, every: float = 1.0) -> Iterator[None]:
+def heartbeat(redis, job_id: str, every: float = 2.0) -> Iterator[None]:
     """Keeps ``job_id``'s alive key fresh while the ``with`` body runs (also through a long first step)."""
     done = threading.Event()
     redis.set(key("job", job_id, "alive"), 1, ex=HEARTBEAT_TTL)  # before anyone reads "running"
@@ -57,10 +57,9 @@ def heartbeat(redis, job_id: str, every: float = 1.0) -> Iterator[None]:
     thread.start()
     try:
         yield
-    finally:
+    finally:  # the alive key expires by itself: deleting it could make a restarted run of this job look dead
         done.set()
         thread.join()
-        redis.delete(key("job", job_id, "alive"))
 
 
 def execute(spec_text: str, keep_records: bool = True) -> str:
@@ -71,11 +70,13 @@ def execute(spec_text: str, keep_records: bool = True) -> str:
     job = get_current_job()
     redis, scheduler = job.connection, RedisScheduler(job.connection)
     records = key("job", job.id, "records")
-    started = time.time()
+    started, attempt = time.time(), redis.get(key("job", job.id, "restarts"))
     with heartbeat(redis, job.id):  # "running" is only ever read while the heartbeat is fresh
         redis.set(key("job", job.id, "started"), started, ex=KEEP)
         redis.set(key("job", job.id, "state"), RUNNING, ex=KEEP)
-        state = _steps(redis, job.id, records, load_spec(spec_text), keep_records)
+        state = _steps(redis, job.id, records, load_spec(spec_text), keep_records, attempt)
+        if state is None:  # taken for dead and put back in the queue: the other run is the job now
+            return "abandoned"
         if state == DONE:
             scheduler.record_duration(job.meta.get("kind", ""), time.time() - started)
         redis.set(key("job", job.id, "state"), state, ex=KEEP)
@@ -83,12 +84,15 @@ def execute(spec_text: str, keep_records: bool = True) -> str:
     return state
 
 
-def _steps(redis, job_id: str, records: str, spec, keep_records: bool) -> str:
+def _steps(redis, job_id: str, records: str, spec, keep_records: bool, attempt) -> str | None:
     """Pushes each record; Stop is the runner's to honour (``should_stop`` between steps: training first
-    finishes its phase with the best epoch), so the iterator runs to its own end."""
-    stop = key("job", job_id, "stop")
+    finishes its phase with the best epoch), so the iterator runs to its own end. None: this run was abandoned
+    (its job restarted elsewhere), so it writes nothing more."""
+    stop, restarts = key("job", job_id, "stop"), key("job", job_id, "restarts")
     try:
         for record in run_spec(spec, job_store(), lambda: bool(redis.exists(stop))):
+            if redis.get(restarts) != attempt:
+                return None
             pipe = redis.pipeline()
             pipe.rpush(records, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
             if not keep_records:
