@@ -43,8 +43,10 @@ class Step:
 GATES: dict[str, threading.Event] = {}
 
 
-def toy_run(spec: Count, store):
+def toy_run(spec: Count, store, should_stop):
     for i in range(spec.n):
+        if should_stop():
+            return
         if i == spec.fail_at:
             raise ValueError(f"broke at {i}")
         if spec.gate and i == 1:
@@ -154,3 +156,12 @@ def test_a_dead_workers_job_goes_back_to_the_head_of_the_queue_once_then_fails(r
     assert sched.active("a") is None
     work(redis)
     assert behind.state == DONE
+
+
+def test_each_replica_stops_only_its_own_closed_sessions_jobs(redis):
+    one, two = RedisScheduler(redis, "replica-1"), RedisScheduler(redis, "replica-2")
+    mine, theirs, open_tab = one.submit_spec("s1", Count(), "mine"), two.submit_spec("s1", Count(), "theirs"), \
+        one.submit_spec("s2", Count(), "open")
+    assert [j.owner for j in (mine, theirs)] == ["replica-1/s1", "replica-2/s1"]  # same session id, two learners
+    assert one.stop_orphans({"s2"}) and mine.state == CANCELLED
+    assert theirs.state == WAITING and open_tab.state == WAITING

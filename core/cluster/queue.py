@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import pickle
 import statistics
+import threading
 import time
 import uuid
 from typing import Any
@@ -133,18 +134,21 @@ class RedisScheduler:
     """Submit specs to the RQ queue and follow them; ``lane`` is the replica's own light lane (light work
     never travels: a worker pauses for nothing)."""
 
-    def __init__(self, connection, lane=None, clock=time.time):
+    def __init__(self, connection, name: str = "", lane=None, clock=time.time):
         from core.jobs import LightLane
 
-        self.redis, self.clock = connection, clock
+        # A learner's id is their session's on one replica; ``name/`` makes it unique and tells this replica's
+        # learners from the others' (stop_orphans only ever stops its own).
+        self.redis, self.clock, self.owner_prefix = connection, clock, f"{name}/" if name else ""
         self.queue = Queue(QUEUE_NAME, connection=connection)
         self.lane = lane or LightLane()
 
-    def submit_spec(self, owner: str, spec, label: str, keep_records: bool = True) -> RemoteJob:
-        """Queues ``spec`` for this learner; ``Busy`` when they already have a job waiting or running."""
-        job_id = uuid.uuid4().hex
+    def submit_spec(self, owner: str, spec, label: str, store=None, keep_records: bool = True) -> RemoteJob:
+        """Queues ``spec`` for this learner; ``Busy`` when they already have a job waiting or running. Its inputs
+        are already in the shared store (``store`` is accepted for the in-process scheduler's signature)."""
+        job_id, owner = uuid.uuid4().hex, self.owner_prefix + owner
         if not self.redis.set(key("owner", owner), job_id, nx=True, ex=OWNER_TTL):
-            current = self.active(owner)
+            current = self._active(owner)
             if current is not None:
                 raise Busy(f"'{current.label}' is still {current.state}; stop it or wait for it to finish")
             self.redis.set(key("owner", owner), job_id, ex=OWNER_TTL)
@@ -155,6 +159,10 @@ class RedisScheduler:
         return RemoteJob(self, job_id, owner, spec.kind, label)
 
     def active(self, owner: str) -> RemoteJob | None:
+        """This learner's (this replica's session ``owner``) waiting or running job."""
+        return self._active(self.owner_prefix + owner)
+
+    def _active(self, owner: str) -> RemoteJob | None:
         raw = self.redis.get(key("owner", owner))
         if raw is None:
             return None
@@ -268,20 +276,34 @@ class RedisScheduler:
         return FAILED
 
     def stop_orphans(self, alive: set[str]) -> list:
-        """Stops the jobs of owners no longer alive. Each replica knows only its own sessions, so it asks only
-        about jobs its sessions submitted (their owner ids are this replica's session ids)."""
+        """Stops the jobs of this replica's sessions that are no longer alive (a closed tab): a replica knows
+        only its own sessions, so jobs of other replicas' learners are left alone."""
         stopped = []
         for job_id in [*self.queue.get_job_ids(), *self.running_ids()]:
             job = self._remote(job_id)
-            if job is not None and job.owner.startswith(self.owner_prefix) and job.owner not in alive:
+            if job is None or not job.owner.startswith(self.owner_prefix):
+                continue
+            if job.owner[len(self.owner_prefix):] not in alive:
                 job.stop()
                 stopped.append(job)
         return stopped
-
-    owner_prefix = ""  # set by the replica (its name), so one replica never stops another's learners' jobs
 
     def record_duration(self, kind: str, seconds: float) -> None:
         pipe = self.redis.pipeline()
         pipe.lpush(key("durations", kind), seconds)
         pipe.ltrim(key("durations", kind), 0, HISTORY - 1)
         pipe.execute()
+
+
+_SHARED: dict[tuple[str, str], RedisScheduler] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_redis_scheduler(url: str, name: str = "") -> RedisScheduler:
+    """This replica's one front end of the Redis queue (a module-level singleton, out of Streamlit's caches)."""
+    from core.cluster import connect
+
+    with _SHARED_LOCK:
+        if (url, name) not in _SHARED:
+            _SHARED[url, name] = RedisScheduler(connect(url), name)
+        return _SHARED[url, name]

@@ -20,11 +20,11 @@ from core.cluster.queue import HEARTBEAT_TTL, KEEP, RedisScheduler, key
 from core.jobs import DONE, FAILED, RUNNING, STOPPED
 
 
-def run_spec(spec, store) -> Iterator:
-    """The one runner of every job kind (tests replace it with a toy)."""
+def run_spec(spec, store, should_stop) -> Iterator:
+    """The one runner of every job kind, as the in-process scheduler calls it (tests replace it with a toy)."""
     from core.work.runner import run
 
-    return run(spec, store)
+    return run(spec, store, should_stop)
 
 
 def load_spec(text: str):
@@ -44,11 +44,11 @@ def job_store():
 def heartbeat(redis, job_id: str, every: float = 1.0) -> Iterator[None]:
     """Keeps ``job_id``'s alive key fresh while the ``with`` body runs (also through a long first step)."""
     done = threading.Event()
+    redis.set(key("job", job_id, "alive"), 1, ex=HEARTBEAT_TTL)  # before anyone reads "running"
 
     def beat():
-        while not done.is_set():
+        while not done.wait(every):
             redis.set(key("job", job_id, "alive"), 1, ex=HEARTBEAT_TTL)
-            done.wait(every)
 
     thread = threading.Thread(target=beat, name=f"heartbeat-{job_id[:8]}", daemon=True)
     thread.start()
@@ -69,31 +69,30 @@ def execute(spec_text: str, keep_records: bool = True) -> str:
     redis, scheduler = job.connection, RedisScheduler(job.connection)
     records = key("job", job.id, "records")
     started = time.time()
-    redis.set(key("job", job.id, "started"), started, ex=KEEP)
-    redis.set(key("job", job.id, "state"), RUNNING, ex=KEEP)
-    with heartbeat(redis, job.id):
+    with heartbeat(redis, job.id):  # "running" is only ever read while the heartbeat is fresh
+        redis.set(key("job", job.id, "started"), started, ex=KEEP)
+        redis.set(key("job", job.id, "state"), RUNNING, ex=KEEP)
         state = _steps(redis, job.id, records, load_spec(spec_text), keep_records)
-    if state == DONE:
-        scheduler.record_duration(job.meta.get("kind", ""), time.time() - started)
-    redis.set(key("job", job.id, "state"), state, ex=KEEP)
+        if state == DONE:
+            scheduler.record_duration(job.meta.get("kind", ""), time.time() - started)
+        redis.set(key("job", job.id, "state"), state, ex=KEEP)
     scheduler.release(job.meta.get("owner", ""), job.id)
     return state
 
 
 def _steps(redis, job_id: str, records: str, spec, keep_records: bool) -> str:
+    """Pushes each record; Stop is the runner's to honour (``should_stop`` between steps: training first
+    finishes its phase with the best epoch), so the iterator runs to its own end."""
+    stop = key("job", job_id, "stop")
     try:
-        iterator = iter(run_spec(spec, job_store()))
-        for record in iterator:
+        for record in run_spec(spec, job_store(), lambda: bool(redis.exists(stop))):
             pipe = redis.pipeline()
             pipe.rpush(records, pickle.dumps(record, protocol=pickle.HIGHEST_PROTOCOL))
             if not keep_records:
                 pipe.ltrim(records, -1, -1)
             pipe.expire(records, KEEP)
             pipe.execute()
-            if redis.exists(key("job", job_id, "stop")):
-                iterator.close()
-                return STOPPED
-        return DONE
+        return STOPPED if redis.exists(stop) else DONE
     except Exception as error:  # noqa: BLE001 - the learner reads it; the worker takes the next job
         redis.set(key("job", job_id, "error"), _picklable(error), ex=KEEP)
         return FAILED
