@@ -20,6 +20,7 @@ from ui.i18n import t
 from ui.jobs import job_of
 from ui.lab_path import next_step_ui
 from ui.state import adversarial, trained
+from ui.text import plain
 
 st.title(t("adversarial.title"))
 st.markdown(t("adversarial.intro"))
@@ -32,7 +33,7 @@ target = choose_target(learner_model)
 config = choose_settings(target)
 victim = victim_for(target, learner_model)
 if target.kind == "trained":
-    st.caption(t("adversarial.own_caption", classes=", ".join(learner_model.classes),
+    st.caption(t("adversarial.own_caption", classes=plain(", ".join(learner_model.classes)),
                  network=get_spec(victim.backbone).display_name if victim.backbone else victim.name))
 if photo is None:
     st.info(t("adversarial.no_photo"))

@@ -8,6 +8,7 @@ from ui.common import get_backbone, photo_input_ui, selected_backbone
 from ui.i18n import t
 from ui.jobs import light_work
 from ui.lab_path import lab_path_ui, next_step_ui
+from ui.text import plain
 
 st.title(t("home.title"))
 st.markdown(t("home.intro"))
@@ -22,7 +23,7 @@ if photos:
         predictions = classify_images(backbone, [p.image for p in photos], k=5)
     for index, (photo, preds) in enumerate(zip(photos, predictions)):
         left, right = st.columns([1, 2])
-        left.image(photo.image, caption=photo.name, width="stretch")
+        left.image(photo.image, caption=plain(photo.name), width="stretch")
         chart = top_k_chart(preds, t("home.top5_title", model=backbone.spec.display_name), imagenet=True)
         # The place and the name: the same photo uploaded twice (even under two names) still gets two charts.
         right.plotly_chart(chart, width="stretch", key=f"chart_{index}_{photo.name}_{selected_backbone()}")

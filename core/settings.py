@@ -13,12 +13,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from core.errors import LabError
+
 PERSONAL = "personal"
 CLASSROOM = "classroom"
 MODES = (PERSONAL, CLASSROOM)
 
 
-class SettingsError(ValueError):
+class SettingsError(LabError, ValueError):
     """A setting the teacher gave is invalid; the message names the variable and the value."""
 
 
@@ -42,7 +44,7 @@ class Limits:
         for f in fields(self):
             value = getattr(self, f.name)
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
-                raise SettingsError(f"{f.name} must be a positive whole number, got {value!r}")
+                raise SettingsError("setting_not_positive", variable=f.name, value=value)
 
     def cap(self, name: str, personal_max: int) -> int:
         """The widget's upper bound: the teacher's limit, never above the personal range."""
@@ -77,9 +79,9 @@ class LabSettings:
 
     def __post_init__(self):
         if self.mode not in MODES:
-            raise SettingsError(f"TRANSFER_LAB_MODE must be 'personal' or 'classroom', got {self.mode!r}")
+            raise SettingsError("setting_mode", value=self.mode)
         if self.heavy_slots < 1:
-            raise SettingsError(f"TRANSFER_LAB_HEAVY_SLOTS must be at least 1, got {self.heavy_slots!r}")
+            raise SettingsError("setting_heavy_slots", value=self.heavy_slots)
 
     @property
     def classroom(self) -> bool:
@@ -106,9 +108,9 @@ def positive_int(environ: Mapping[str, str], name: str) -> int | None:
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name} must be a positive whole number, got {raw!r}") from None
+        raise SettingsError("setting_not_positive", variable=name, value=raw) from None
     if value < 1:
-        raise SettingsError(f"{name} must be a positive whole number, got {raw!r}")
+        raise SettingsError("setting_not_positive", variable=name, value=raw)
     return value
 
 
@@ -119,7 +121,7 @@ def data_dirs_from(environ: Mapping[str, str]) -> tuple[Path, ...]:
     for part in filter(None, (p.strip() for p in raw.split(os.pathsep))):
         path = Path(part).expanduser()
         if not path.is_dir():
-            raise SettingsError(f"TRANSFER_LAB_DATA_DIRS names {part!r}, which is not a folder")
+            raise SettingsError("setting_data_dir", path=part)
         dirs.append(path.resolve())
     return tuple(dirs)
 
@@ -130,7 +132,7 @@ def settings_from_env(environ: Mapping[str, str], server_address: str | None, gp
     if not mode:
         mode = PERSONAL if is_loopback(server_address) else CLASSROOM
     if mode not in MODES:
-        raise SettingsError(f"TRANSFER_LAB_MODE must be 'personal' or 'classroom', got {mode!r}")
+        raise SettingsError("setting_mode", value=mode)
     limits = {}
     for variable, (name, classroom_default) in LIMIT_VARIABLES.items():
         value = positive_int(environ, variable)

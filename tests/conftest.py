@@ -238,3 +238,29 @@ def wait_until_idle(page, timeout: float = 60_000) -> None:
 
     page.wait_for_timeout(300)  # let a rerun that an action just asked for begin
     expect(page.get_by_test_id("stApp")).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout)
+
+
+@pytest.fixture(autouse=True)
+def no_server_paths_shown(monkeypatch):
+    """Every sentence any test has the app translate is scanned for server paths and session ids (issue 20).
+
+    The pages catch and show errors, so a leak is remembered and fails the test at teardown.
+    """
+    import ui.i18n
+    from tests.server_paths import leaks
+
+    original, shown = getattr(ui.i18n.translate, "original", ui.i18n.translate), []
+
+    def scanned(key, lang, **params):
+        text = original(key, lang, **params)
+        if leaks(text):
+            shown.append(f"{key}: {text}")
+        return text
+
+    scanned.original = original  # a module imported during a test keeps this one: the next test replaces it
+    for name, module in list(sys.modules.items()):
+        found = getattr(module, "translate", None) if name.startswith(("ui", "app_pages")) else None
+        if found is original or getattr(found, "original", None) is original:
+            monkeypatch.setattr(module, "translate", scanned)
+    yield
+    assert not shown, f"a learner would read a server path or session id: {shown}"

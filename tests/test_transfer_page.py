@@ -45,10 +45,11 @@ def test_a_folder_source_asks_for_the_folder():
     assert any("folder" in info.value for info in at.info)
     at.text_input(key="tt_folder").input("/no/such/folder").run()
     assert not at.exception
-    assert [error.value for error in at.error] == ["/no/such/folder is not a folder on this computer."]
+    assert [error.value for error in at.error] == ["This cannot be used: that is not a folder on this computer."]
     assert at.button(key="tt_train").disabled
     at.text_input(key="tt_folder").input("/proc/self").run()
-    assert [error.value for error in at.error] == ["/proc/self is a system folder, not a folder of photos."]
+    assert [error.value for error in at.error] == [
+        "This cannot be used: that is a system folder, not a folder of photos."]
 
 
 @pytest.mark.real_backbone
@@ -244,7 +245,7 @@ def test_own_class_takes_the_photos_of_a_folder(shared_data, tmp_path):
     at.button(key="oc_0_add_folder").click().run()
     assert not at.exception
     assert len(_state(at).own_classes[0].shots) == 5
-    assert any("truncated.jpg" in error.value for error in at.error)
+    assert any("truncated.jpg is damaged" in error.value for error in at.error)
 
 
 @pytest.mark.real_backbone

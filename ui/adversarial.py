@@ -19,8 +19,10 @@ from core.data.safe_paths import stays_inside
 from core.models.backbones import get_spec
 from core.models.class_names import class_name
 from ui.common import Photo, backbone_availability, cached_backbone
+from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
 from ui.state import TrainedModel
+from ui.text import plain
 
 SIAMESE = 284
 
@@ -85,14 +87,14 @@ def folder_images(folder: str) -> list[Path]:
     """Image files directly inside a folder, sorted; raises ValueError with a translated message."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        raise ValueError(t("adversarial.not_a_folder", name=path.name))
+        raise ValueError(t("adversarial.not_a_folder", name=plain(path.name)))
     try:
         files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
                        and stays_inside(p, path))  # a link to a photo elsewhere is never read
-    except OSError as exc:
-        raise ValueError(t("adversarial.folder_unreadable", name=path.name, problem=exc.strerror)) from None
+    except OSError:
+        raise ValueError(t("adversarial.folder_unreadable", name=plain(path.name))) from None
     if not files:
-        raise ValueError(t("adversarial.folder_empty", name=path.name, suffixes=", ".join(IMAGE_SUFFIXES)))
+        raise ValueError(t("adversarial.folder_empty", name=plain(path.name), suffixes=", ".join(IMAGE_SUFFIXES)))
     return files
 
 
@@ -101,6 +103,6 @@ def read_photo(path: Path) -> Photo | None:
     try:
         image = load_image_file(path)
     except ImageInputError as exc:
-        st.error(t("adversarial.bad_photo", name=path.name, problem=str(exc)), icon="🚫")
+        st.error(t("adversarial.bad_photo", name=plain(path.name), problem=problem_text(exc)), icon="🚫")
         return None
     return Photo(path.name, image, hashlib.sha1(image.tobytes()).hexdigest())

@@ -27,11 +27,13 @@ from ui.adversarial import (
 )
 from ui.adversarial_charts import top5_chart
 from ui.common import DOG_SAMPLE, photo_input_ui, selected_backbone
+from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import current_language, t
 from ui.jobs import INLINE, job_ui, start_job, take_finished
 from ui.settings import widget_max
 from ui.state import AttackResult, TrainedModel, adversarial
+from ui.text import plain
 
 ATTACK_SLOT = "adv_attack"
 
@@ -104,7 +106,7 @@ def _searched_target() -> Target:
                           help=t("adversarial.search_help"))
     hits = search_classes(query, current_language())[:50]
     if not hits:
-        st.warning(t("adversarial.search_miss", query=query, fallback=class_label(SIAMESE, None)))
+        st.warning(t("adversarial.search_miss", query=plain(query), fallback=class_label(SIAMESE, None)))
         return Target("imagenet", (SIAMESE,))
     names = {i: t("adversarial.target_class", name=class_label(i, None), index=i) for i in hits}
     index = st.selectbox(t("adversarial.search_class"), hits, key="adv_class", format_func=names.get)
@@ -127,7 +129,7 @@ def choose_settings(target: Target) -> AttackConfig | None:
         return AttackConfig(method=method.lower(), eps=eps, steps=steps, step_size=step_size, target=target.classes,
                             random_start=random_start, seed=int(seed))
     except ValueError as exc:
-        st.error(t("adversarial.bad_settings", problem=str(exc)))
+        st.error(t("adversarial.bad_settings", problem=problem_text(exc)))
         return None
 
 
@@ -176,13 +178,13 @@ def attack_ui(photo, victim: Victim, target: Target, config: AttackConfig | None
     """What the network sees now, the Run button, the job's place or live steps; returns the current key."""
     clean = prepare_for(victim.attacker, victim.backbone, photo.image)
     now = clean_prediction(victim, photo, clean)
-    st.markdown(t("adversarial.sees_now", network=victim.name, label=class_label(now.index, victim.labels),
-                  prob=now.prob, photo=photo.name))
+    st.markdown(t("adversarial.sees_now", network=victim.name, label=plain(class_label(now.index, victim.labels)),
+                  prob=now.prob, photo=plain(photo.name)))
     key = (photo.digest, config, target, victim.backbone)
     finish_attack()
     if st.button(t("adversarial.run"), type="primary", disabled=config is None, key="adv_run"):
         job = AttackJob(key, victim, target, config, photo.name, clean)
-        label = t("adversarial.job_attack", target=target_label(target, victim.labels))
+        label = t("adversarial.job_attack", target=plain(target_label(target, victim.labels)))
         if start_job(ATTACK_SLOT, "attack", label, attack_steps(job),
                      progress=lambda r: r["record"].step / r["job"].config.num_steps, keep_records=False) \
                 and os.environ.get(INLINE) == "1":
@@ -212,8 +214,8 @@ def live_ui(job) -> None:
     factor = amplification_factor(spec.config.eps)
     cols = st.columns(3)
     cols[0].image(spec.clean, caption=t("adversarial.caption_original"), width="stretch")
-    cols[1].image(record.image, width="stretch", caption=t("adversarial.caption_live", label=class_label(
-        record.top[0].index, spec.victim.labels), prob=record.top[0].prob))
+    cols[1].image(record.image, width="stretch", caption=t("adversarial.caption_live", label=plain(class_label(
+        record.top[0].index, spec.victim.labels)), prob=record.top[0].prob))
     cols[2].image(amplify(record.perturbation, factor), width="stretch",
                   caption=t("adversarial.caption_change_live", factor=factor))
     st.markdown(t("adversarial.live_step", step=record.step, steps=spec.config.num_steps,

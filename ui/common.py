@@ -23,7 +23,7 @@ from core.models.backbones import (
     load_backbone,
 )
 from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import it from here
-from ui.errors import photo_problem
+from ui.errors import problem_text
 from ui.i18n import t
 from ui.settings import lab_settings
 from ui.state import BACKBONE, choose_backbone, chosen_backbone, session_uploads
@@ -121,10 +121,10 @@ def _download_button(spec) -> None:
         backbone_availability.clear()
         st.rerun()
     except (NoNetworkError, ChecksumError) as exc:
-        st.error(t("widgets.download_failed", problem=exc))
-    except OSError as exc:  # the weights folder cannot be written (permissions, disk full)
+        st.error(t("widgets.download_failed", problem=problem_text(exc)))
+    except OSError:  # the weights folder cannot be written (permissions, disk full)
         logging.getLogger(__name__).exception("weights download failed")
-        st.error(t("widgets.weights_not_saved", problem=exc.strerror or exc))
+        st.error(t("widgets.weights_not_saved"))
     finally:
         bar.empty()
 
@@ -231,7 +231,7 @@ def decode_uploads(files, key: str | None = None) -> list[Photo]:
         if isinstance(result, Photo):
             photos.append(result)
         else:
-            st.error(photo_problem(file.name, result), icon="🚫")
+            st.error(t("errors.not_used", problem=problem_text(result)), icon="🚫")
     if key is not None:
         decoded[key] = now
     return photos

@@ -27,6 +27,7 @@ from ui.charts import shape_chart
 from ui.common import Photo, photo_input_ui
 from ui.i18n import current_language, numbered_class, t
 from ui.jobs import light_work
+from ui.text import plain
 
 TILE_PX = 112
 LARGE_PX = 336
@@ -59,7 +60,7 @@ def overview_ui(photo: Photo, backbone, pixels: np.ndarray, features: FeatureMap
     """The photo, what the network sees, and how the picture shrinks and deepens stage by stage."""
     original, seen, chart = st.columns([1, 1, 2])
     width, height = photo.original_size or photo.image.shape[1::-1]
-    original.image(photo.image, caption=t("feature_maps.original", name=photo.name, width=width, height=height),
+    original.image(photo.image, caption=t("feature_maps.original", name=plain(photo.name), width=width, height=height),
                    width="stretch")
     seen.image(pixels, width="stretch",
                caption=t("feature_maps.as_seen", model=backbone.spec.display_name, size=backbone.input_size))

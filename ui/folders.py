@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from core.data.safe_paths import FolderError, shared_folders, typed_folder
+from ui.errors import problem_text
 from ui.i18n import t
 from ui.settings import lab_settings
 
@@ -31,20 +32,10 @@ def folder_ui(label: str, key: str, help: str = "", container=st) -> Path | None
     try:
         return typed_folder(text)
     except FolderError as exc:
-        container.error(folder_problem(text.strip(), exc), icon="🚫")
+        container.error(t("common.bad_input", problem=problem_text(exc)), icon="🚫")
         return None
 
 
-def folder_problem(text: str, exc: FolderError) -> str:
-    """Why a typed folder cannot be used, in the learner's language (core's message is the CLI's English)."""
-    message = str(exc)
-    if "system folder" in message:
-        return t("folders.system_folder", folder=text)
-    if "not a folder on this computer" in message:
-        return t("folders.not_a_folder", folder=text)
-    if "no permission" in message:
-        return t("folders.no_permission", folder=text)
-    return t("common.bad_input", problem=message)
 
 
 def _shared_folder_ui(label, key, help, roots, container) -> Path | None:

@@ -21,10 +21,12 @@ from core.visualise.opinions import judge_model, second_opinion
 from core.visualise.optimise import IdealConfig, Visualiser, mode_config
 from ui.charts import losses_chart, probability_chart
 from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
+from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, numbered_class, t
 from ui.jobs import INLINE, job_of, job_ui, light_work, start_job, take_finished
 from ui.settings import lab_settings
 from ui.state import ideal_page, trained
+from ui.text import plain
 
 # Widget option ids stay the same in every language (keyed widgets keep their value); only shown names change.
 PRESETS = {"siamese": (284,), "tabby": (281,), "all_cats": CAT_CLASSES, "zebra": (340,)}
@@ -99,7 +101,7 @@ def target_picker() -> Target | None:
 
     # shown names made now, in this run's language (AppTest calls format_func outside the script run)
     shown = {**{option: Target(classes).label for option, classes in PRESETS.items()},
-             **{option: t("ideal.your_class", name=name) for option, name in own.items()},
+             **{option: t("ideal.your_class", name=plain(name)) for option, name in own.items()},  # pills read Markdown
              SEARCH: t("ideal.search_option")}
     choice = st.pills(t("ideal.target"), list(shown), default="siamese", key="ideal_preset",
                       required=True, format_func=shown.get)
@@ -185,7 +187,7 @@ def live_ui(job) -> None:
     result = job.last["results"][-1]
     if not result.curve:
         return
-    caption = t("ideal.live_caption", mode=mode_name(result.config.mode), target=result.target.label,
+    caption = t("ideal.live_caption", mode=mode_name(result.config.mode), target=plain(result.target.label),
                 step=result.curve[-1][0], steps=result.config.total_steps)
     left, right = st.columns(2)
     left.image(result.image, caption=caption, width="stretch")
@@ -209,9 +211,9 @@ def add_opinions(result: Result) -> None:
 
 def show_result(result: Result, key: str) -> None:
     """The image, its download, the probability curve and the second-opinion table."""
-    title = t("ideal.result_title", mode=mode_name(result.config.mode), target=result.target.label)
+    title = t("ideal.result_title", mode=mode_name(result.config.mode), target=plain(result.target.label))
     if result.stopped and result.curve:
-        title = t("ideal.result_title_stopped", mode=mode_name(result.config.mode), target=result.target.label,
+        title = t("ideal.result_title_stopped", mode=mode_name(result.config.mode), target=plain(result.target.label),
                   step=result.curve[-1][0])
     st.subheader(title)
     st.image(result.image, width="stretch", caption=t("ideal.result_caption", size=result.config.size,
@@ -277,7 +279,8 @@ def gallery_ui() -> None:
     st.header(t("ideal.gallery"))
     cols = st.columns(6)
     for i, result in enumerate(reversed(gallery[-12:])):
-        params = dict(mode=mode_name(result.config.mode), target=result.target.label, network=made_on_name(result))
+        params = dict(mode=mode_name(result.config.mode), target=plain(result.target.label),
+                      network=made_on_name(result))
         caption = t("ideal.thumb_stopped", **params) if result.stopped else t("ideal.thumb", **params)
         cols[i % 6].image(result.image, width="stretch", caption=caption)
 
@@ -307,11 +310,11 @@ def generate_ui(target: Target) -> None:
     try:
         configs = [mode_config(mode, **settings) for mode in modes]
     except ValueError as exc:
-        st.error(t("common.bad_input", problem=exc))
+        st.error(t("common.bad_input", problem=problem_text(exc)))
         configs = []
     if start and configs:
         steps = ideal_steps(configs, target, backbone_name, visualiser_for(target, backbone_name))
-        if start_job(JOB_SLOT, "ideal", t("ideal.job_label", target=target.label), steps,
+        if start_job(JOB_SLOT, "ideal", t("ideal.job_label", target=plain(target.label)), steps,
                      progress=lambda r: r["done"], keep_records=False) and os.environ.get(INLINE) == "1":
             finish_job()
     job_ui(JOB_SLOT, live_ui)

@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler, shared_scheduler
+from ui.errors import problem_text
 from ui.i18n import t
 from ui.session import session_id
 from ui.settings import lab_settings
@@ -108,8 +109,9 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
         job = the_scheduler().submit(session_id(), kind, label, steps, progress, keep_records)
     except Busy as busy:
         running = the_scheduler().active(session_id())
-        st.warning(t("jobs.one_at_a_time", label=running.label) if running else t("common.bad_input", problem=busy),
-                   icon="⏳")
+        line = t("jobs.one_at_a_time", label=running.label) if running else t("common.bad_input",
+                                                                                problem=problem_text(busy))
+        st.warning(line, icon="⏳")
         return None
     session_jobs().active[slot] = job
     return job
@@ -127,7 +129,7 @@ def take_finished(slot: str) -> Job | None:
     del session_jobs().active[slot]
     session_jobs().announced.pop(slot, None)
     if job.state == FAILED:
-        st.error(t("jobs.failed", label=job.label, error=job.error))
+        st.error(t("jobs.failed", label=job.label, error=problem_text(job.error)))
     elif job.state == CANCELLED:
         st.info(t("jobs.cancelled", label=job.label))
     return job

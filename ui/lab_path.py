@@ -14,6 +14,7 @@ import streamlit as st
 
 from ui.i18n import current_language, t, translate
 from ui.state import ADVERSARIAL, IDEAL, TRANSFER, VISITED, progress, visited_pages
+from ui.text import plain
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def done_so_far(state: Mapping, lang: str = "en") -> dict[str, str]:
         "transfer_training": trained,
         "ideal_cat": "" if not gallery else (translate("path.done_one_image", lang) if len(gallery) == 1
                                               else translate("path.done_images", lang, count=len(gallery))),
-        "adversarial_dog": translate("path.done_attack", lang, photo=attack[0], eps=attack[1]) if attack else "",
+        "adversarial_dog": translate("path.done_attack", lang, photo=plain(attack[0]), eps=attack[1]) if attack else "",
     }
 
 

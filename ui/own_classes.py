@@ -15,10 +15,12 @@ from core.data.datasets import Dataset, Sample, local_datasets
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from core.data.safe_paths import stays_inside
 from ui.common import Photo, decode_uploads, photo_from_bytes
+from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import LANGUAGES, learner_class, t, translate
 from ui.settings import lab_settings
 from ui.state import OwnClass, set_widget_value, transfer_page
+from ui.text import plain
 from ui.transfer_results import language_key, task_label
 from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
 from ui.uploads import limits_help, uploader_key
@@ -103,7 +105,7 @@ def dataset_picker_ui(classes: list[OwnClass], have: list[int]) -> None:
                             max_selections=PICK_LIMIT, key=f"oc_pick_photos_{dataset.name}_{label}")
     _previews([samples[name] for name in chosen[:16]])
     target = cls.name or t("own_classes.unnamed")
-    if chosen and st.button(t("own_classes.add_photos", count=len(chosen), name=target), key="oc_pick_add",
+    if chosen and st.button(t("own_classes.add_photos", count=len(chosen), name=plain(target)), key="oc_pick_add",
                             type="primary"):
         _add_picked(cls, [samples[name] for name in chosen], dataset.classes[label])
 
@@ -126,7 +128,7 @@ def _add_picked(cls: OwnClass, samples: list[Sample], breed: str) -> None:
     added = _add_samples(cls, samples)
     name = learner_class(breed) if _is_placeholder(cls.name) else cls.name
     transfer_page().own_renames = {cls.id: name}
-    shown = dict(count=added, breed=learner_class(breed), name=name, skipped=len(samples) - added)
+    shown = dict(count=added, breed=plain(learner_class(breed)), name=plain(name), skipped=len(samples) - added)
     transfer_page().own_added_note = t("own_classes.added_some", **shown) if added < len(samples) \
         else t("own_classes.added", **shown)
     st.rerun()
@@ -154,7 +156,7 @@ def _pick_dataset_ui() -> Dataset | None:
     try:
         return open_dataset_cached(location, task, folder_stamp(location))
     except DATA_ERRORS as exc:
-        st.error(t("own_classes.data_error", problem=str(exc)), icon="🚫")
+        st.error(t("own_classes.data_error", problem=problem_text(exc)), icon="🚫")
         return None
 
 
@@ -170,9 +172,9 @@ def _previews(samples: list[Sample]) -> None:
     for k, sample in enumerate(samples):
         with cols[k % 8]:
             try:
-                st.image(_preview(sample.path), caption=_short(sample.name))
+                st.image(_preview(sample.path), caption=plain(_short(sample.name)))
             except ImageInputError as exc:
-                st.caption(t("own_classes.unreadable", problem=str(exc)))
+                st.caption(t("own_classes.unreadable", problem=problem_text(exc)))
 
 
 def _add_samples(cls: OwnClass, samples: list[Sample]) -> int:
@@ -220,9 +222,9 @@ def _read_photos(files: list[Path]) -> list[Photo]:
         try:
             photos.append(photo_from_bytes(file.read_bytes(), file.name))
         except ImageInputError as exc:
-            st.error(t("own_classes.bad_photo", problem=str(exc)), icon="🚫")
-        except OSError as exc:
-            st.error(t("own_classes.cannot_open", name=file.name, problem=exc.strerror), icon="🚫")
+            st.error(t("own_classes.bad_photo", problem=problem_text(exc)), icon="🚫")
+        except OSError:
+            st.error(t("own_classes.cannot_open", name=plain(file.name)), icon="🚫")
     return photos
 
 
@@ -245,7 +247,7 @@ def _class_editor(cls: OwnClass, removable: bool) -> list[Photo]:
         transfer_page().own_classes = [c for c in _classes() if c.id != cls.id]
         st.rerun()
     left, right = st.columns(2)
-    uploads = left.file_uploader(t("own_classes.photos_of", name=cls.name or t("own_classes.this_class")),
+    uploads = left.file_uploader(t("own_classes.photos_of", name=plain(cls.name) or t("own_classes.this_class")),
                                  accept_multiple_files=True, key=uploader_key(f"{key}_upload"),
                                  help=limits_help(t("own_classes.upload_help")))
     _keep_uploads(cls, uploads or [], f"{key}_upload")
@@ -260,7 +262,7 @@ def _class_editor(cls: OwnClass, removable: bool) -> list[Photo]:
     photos = cls.shots
     _thumbnails(cls, photos, key)
     if len(photos) < MIN_PER_CLASS:
-        st.caption(t("own_classes.needs_photos", name=cls.name or t("own_classes.this_class"),
+        st.caption(t("own_classes.needs_photos", name=plain(cls.name) or t("own_classes.this_class"),
                      minimum=MIN_PER_CLASS, count=len(photos)))
     return photos
 
@@ -283,7 +285,7 @@ def _thumbnails(cls: OwnClass, photos: list[Photo], key: str) -> None:
     shot_ids = {id(p) for p in cls.shots}
     for k, photo in enumerate(photos):
         with cols[k % 8]:
-            st.image(center_crop_resize(photo.image, 96, 1.0), caption=_short(photo.name))
+            st.image(center_crop_resize(photo.image, 96, 1.0), caption=plain(_short(photo.name)))
             if id(photo) in shot_ids and st.button("✕", key=f"{key}_drop_{k}", help=t("own_classes.remove_shot")):
                 cls.shots = [p for p in cls.shots if p is not photo]
                 st.rerun()
@@ -293,12 +295,12 @@ def _folder_photos(folder: str, limit: int = 200) -> list[Photo]:
     """The readable photos of a folder (not its sub-folders), at most ``limit``; problems are reported."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        st.error(t("own_classes.not_a_folder", folder=folder), icon="🚫")
+        st.error(t("own_classes.not_a_folder", folder=plain(path.name)), icon="🚫")
         return []
     files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
                    and stays_inside(p, path))[:limit]  # a link to a file elsewhere is never read
     if not files:
-        st.warning(t("own_classes.no_photos", folder=folder), icon="⚠️")
+        st.warning(t("own_classes.no_photos", folder=plain(path.name)), icon="⚠️")
     return _read_photos(files)
 
 

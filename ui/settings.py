@@ -8,6 +8,7 @@ import os
 import streamlit as st
 
 from core.settings import LabSettings, SettingsError, settings_from_env
+from ui.errors import problem_text
 from ui.i18n import t
 
 
@@ -23,7 +24,7 @@ def lab_settings() -> LabSettings:
     try:
         return settings_from_env(os.environ, st.get_option("server.address"), gpus=gpu_count())
     except SettingsError as error:
-        st.error(t("settings.cannot_start", problem=error))
+        st.error(t("settings.cannot_start", problem=problem_text(error)))
         st.stop()
 
 

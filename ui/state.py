@@ -261,7 +261,7 @@ class TransferPage:
     own_renames: dict = field(default_factory=dict)  # class id -> name, applied on the next run (before its widget)
     own_added_note: str = ""  # what the last pick added, said once on the next run
     private_caches: dict = field(default_factory=dict)  # embeddings of uploaded photos, never on disk
-    zip_dir: tuple | None = None  # (upload file id, dataset root, folder) of the extracted .zip
+    zip_dir: tuple | None = None  # (upload file id, dataset root, folder, the zip's name) of the extracted .zip
     loaded_id: tuple = ()
     loaded_message: str = ""
     confirm: str = ""  # "train" or "load" while the learner is asked before losing a fine-tuned model

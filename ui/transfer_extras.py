@@ -15,6 +15,7 @@ from core.transfer.model import guess_backbone
 from core.transfer.pipeline import predict_probs
 from core.transfer.surgery import flat_classifier
 from ui.common import photo_input_ui, top_k_chart
+from ui.errors import problem_text
 from ui.i18n import learner_class, t
 from ui.jobs import light_work
 from ui.state import (
@@ -26,6 +27,7 @@ from ui.state import (
     trained,
     transfer_page,
 )
+from ui.text import plain
 from ui.transfer_training import confirm_ui
 from ui.uploads import limits_help, uploader_key, within_limits
 
@@ -56,12 +58,12 @@ def try_it_ui() -> None:
         left, right = st.columns([1, 2])
         best = int(np.argmax(row))
         if explain is None:
-            left.image(photo.image, caption=photo.name, width="stretch")
+            left.image(photo.image, caption=plain(photo.name), width="stretch")
         else:
             with light_work():
                 overlay = explain(photo.image, best)
             left.image(overlay, width="stretch",
-                       caption=t("transfer.gradcam_caption", name=photo.name, predicted=names[best]))
+                       caption=t("transfer.gradcam_caption", name=plain(photo.name), predicted=plain(names[best])))
         right.plotly_chart(top_k_chart(top_k(row, min(5, len(names)), names), t("transfer.your_model")),
                            width="stretch", key=f"try_{index}_{photo.name}_{model.run}")
 
@@ -117,7 +119,7 @@ def _make_bundle(model: TrainedModel, run: TransferRun | None) -> bytes | None:
         with st.spinner(t("transfer.saving")):
             model.caches["bundle"] = bundle_zip(bundle_files(model.model, model.classes, report))
     except ExportError as exc:
-        st.error(t("transfer.export_failed", problem=str(exc)), icon="🚫")
+        st.error(t("transfer.export_failed", problem=problem_text(exc)), icon="🚫")
         return None
     return model.caches["bundle"]
 
@@ -176,15 +178,15 @@ def load_model_ui() -> None:
 
 def load_uploaded_model(files: dict[str, bytes], limits: ModelLimits) -> tuple[TrainedModel | None, str]:
     """The session model for uploaded files, or None and the one line that says why not."""
-    names = ", ".join(files)
+    names = plain(", ".join(files))
     try:
         model, classes = load_upload(files, limits)
     except ModelCheckError as exc:
-        return None, t("transfer.load_refused", names=names, problem=str(exc))
+        return None, t("transfer.load_refused", names=names, problem=problem_text(exc))
     backbone = guess_backbone(model)
     if backbone is None:
         return None, t("transfer.load_unknown_backbone", names=names)
-    shown = ", ".join(classes[:6]) + (", ..." if len(classes) > 6 else "")
+    shown = plain(", ".join(classes[:6])) + (", ..." if len(classes) > 6 else "")
     # A loaded model is on the learner's disk already: replacing it loses nothing.
     return (TrainedModel(model, tuple(classes), backbone, run=f"upload {names}", downloaded=True),
             t("transfer.loaded", names=names, count=len(classes), classes=shown))

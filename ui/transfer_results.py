@@ -15,8 +15,10 @@ from plotly.subplots import make_subplots
 from core.data.images import ImageInputError, center_crop_resize, load_image_file
 from core.models.backbones import get_spec
 from core.transfer.pipeline import Epoch
+from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
 from ui.state import TransferRun, carry_widget_value, transfer_page
+from ui.text import plain
 
 
 def language_key(key: str) -> str:
@@ -143,7 +145,8 @@ def _data_notes(data) -> None:
     st.caption(t("transfer.data_views", views=views, **counts) if views > 1 else t("transfer.data_counts", **counts))
     if data.embeddings.failed:
         name, problem = data.embeddings.failed[0]
-        st.warning(t("transfer.unreadable_skipped", count=len(data.embeddings.failed), name=name, problem=problem),
+        st.warning(t("transfer.unreadable_skipped", count=len(data.embeddings.failed), name=plain(name),
+                     problem=problem_text(problem)),
                    icon="⚠️")
     groups = data.split.duplicate_groups
     if groups:
@@ -168,8 +171,8 @@ def _top_losses_gallery(run: TransferRun) -> None:
         except ImageInputError:
             continue
         cols[k % 6].image(center_crop_resize(image, 200, 1.0), width="stretch", caption=t(
-            "transfer.top_loss_caption", name=sample.name, true=learner_class(classes[loss.true_label]),
-            predicted=learner_class(classes[loss.predicted]), prob=loss.prob_predicted))
+            "transfer.top_loss_caption", name=plain(sample.name), true=plain(learner_class(classes[loss.true_label])),
+            predicted=plain(learner_class(classes[loss.predicted])), prob=loss.prob_predicted))
 
 
 def backbone_name(name: str) -> str:

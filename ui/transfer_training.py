@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import streamlit as st
@@ -23,11 +23,13 @@ from core.jobs import STOPPED
 from core.transfer.pipeline import Assembled, DataSettings, Epoch, Extracting, TrainingSettings, train_steps
 from core.transfer.training import HeadSettings
 from ui.common import get_backbone, selected_backbone
+from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import t
 from ui.jobs import INLINE, job_ui, start_job, take_finished
 from ui.settings import lab_settings, widget_max
 from ui.state import TrainedModel, TransferRun, replacing_loses_work, set_trained, transfer_page
+from ui.text import plain
 from ui.transfer_results import curves_figure, history_of, language_key, shown_dataset, task_label
 from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, unpack_zip, uploader_key, within_limits
 
@@ -72,7 +74,7 @@ def data_settings_ui() -> DataSettings | None:
     try:
         return DataSettings(source, location, task, int(per_class), float(val_fraction), int(seed), bool(official))
     except ValueError as exc:
-        st.info(t("transfer.bad_settings", problem=str(exc)), icon="👉")
+        st.info(t("transfer.bad_settings", problem=problem_text(exc)), icon="👉")
         return None
 
 
@@ -103,7 +105,7 @@ def _zip_location() -> str:
     root = unpack_zip(upload, folder, "tt_zip")  # any failure removes the folder and says so in one line
     if root is None:
         return ""
-    page.zip_dir = (upload.file_id, str(root), str(folder))
+    page.zip_dir = (upload.file_id, str(root), str(folder), Path(upload.name).stem)
     return str(root)
 
 
@@ -149,9 +151,12 @@ def _local_dataset(settings: DataSettings) -> Dataset | None:
     """The dataset when it is on this computer (errors become one line); None otherwise."""
     try:
         dataset = open_dataset_cached(settings.dataset_source, settings.task, folder_stamp(settings.dataset_source))
+        zip_dir = transfer_page().zip_dir
+        if settings.source == "zip" and zip_dir:  # named after the learner's zip, not the folder it was unpacked in
+            dataset = replace(dataset, name=zip_dir[3])
         return limit_per_class(dataset, settings.per_class, settings.seed)
     except DATA_ERRORS as exc:
-        st.error(t("transfer.data_error", problem=str(exc)), icon="🚫")
+        st.error(t("transfer.data_error", problem=problem_text(exc)), icon="🚫")
         return None
 
 
@@ -202,7 +207,7 @@ def _records(settings: DataSettings, dataset: Dataset | None, backbone, training
         try:
             yield from train_steps(data, backbone, training, cache_for, should_stop)
         except ValueError as exc:  # the photos cannot make a run (none readable, none left to train on)
-            yield Problem(str(exc))
+            yield Problem(exc)
     return make
 
 
@@ -210,7 +215,7 @@ def _records(settings: DataSettings, dataset: Dataset | None, backbone, training
 class Problem:
     """The job's last record when the photos cannot make a run; the page shows it after a translated lead-in."""
 
-    text: str
+    error: Exception
 
 
 def training_settings(data: DataSettings, head: HeadSettings) -> TrainingSettings:
@@ -226,13 +231,13 @@ def start_training(data: DataSettings, head: HeadSettings, own: Dataset | None =
     if dataset is None and not must_download(data.source):
         return
     for note in (dataset.skipped[:5] if dataset else ()):
-        st.caption(t("transfer.skipped", note=note))
+        st.caption(t("transfer.skipped", note=problem_text(note)))
     page = transfer_page()
     page.results.pop(SLOT, None)
     backbone = get_backbone(selected_backbone())
     make = _records(data, dataset, backbone, training_settings(data, head), _cache_for(data.source in ("zip", "own")))
     name = shown_dataset(dataset.name) if dataset else source_label(data.source)
-    if start_job(SLOT, "training", t("transfer.job_label", dataset=name), kept_steps(make, page.results, SLOT),
+    if start_job(SLOT, "training", t("transfer.job_label", dataset=plain(name)), kept_steps(make, page.results, SLOT),
                  progress=record_fraction) and os.environ.get(INLINE) == "1":
         finish_training()
 
@@ -314,7 +319,7 @@ def finish_training() -> None:
     page = transfer_page()
     final = page.results.pop(SLOT, None)
     if isinstance(final, Problem):
-        st.error(t("transfer.cannot_train", problem=final.text), icon="🚫")
+        st.error(t("transfer.cannot_train", problem=problem_text(final.error)), icon="🚫")
     if not isinstance(final, Assembled):
         if job.state == STOPPED:
             st.info(t("transfer.stopped_early"), icon="⏸️")

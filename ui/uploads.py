@@ -14,11 +14,13 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.data.archives import MAX_BYTES, ArchiveError, ArchiveTooBig, dataset_root, extract_zip
 from core.data.session_files import discard, folder_bytes, new_upload_folder, sweep
+from ui.errors import problem_text
 from ui.i18n import t
 from ui.jobs import the_scheduler
 from ui.session import session_id, session_token
 from ui.settings import lab_settings
 from ui.state import session_uploads
+from ui.text import plain
 
 SWEEP_EVERY_S = 60.0
 _last_sweep = {"at": 0.0}  # when this server process last swept; a clock, not a model
@@ -112,8 +114,8 @@ def within_limits(files, photos: bool = True, key: str | None = None) -> list:
             if key is not None and len(files) > 1:  # the uploader is emptied: every file in it goes
                 refuse(files, t("uploads.batch_over_allowance", count=len(files), allowance=allowance_words()), key)
             else:
-                refuse(files[len(kept):], t("uploads.over_allowance", name=file.name, allowance=allowance_words()),
-                       key)
+                refuse(files[len(kept):], t("uploads.over_allowance", name=plain(file.name),
+                                            allowance=allowance_words()), key)
             break
         ledger[file.file_id] = entry
         kept.append(file)
@@ -180,12 +182,12 @@ def unpack_zip(upload, folder: Path, key: str) -> Path | None:
         unpacked = True
         return root
     except ArchiveTooBig as exc:
-        refuse([upload], _too_big(upload.name, limit, budget, exc), key)
+        refuse([upload], _too_big(plain(upload.name), limit, budget, exc), key)
     except ArchiveError as exc:
-        st.error(t("transfer.zip_refused", name=upload.name, problem=str(exc)), icon="🚫")
+        st.error(t("transfer.zip_refused", name=plain(upload.name), problem=problem_text(exc)), icon="🚫")
     except Exception:  # noqa: BLE001  any other failure is one line; the log keeps the details
         logging.getLogger(__name__).exception("unpacking an uploaded zip failed")
-        st.error(t("transfer.zip_refused", name=upload.name, problem=t("uploads.cannot_unpack")), icon="🚫")
+        st.error(t("transfer.zip_refused", name=plain(upload.name), problem=t("uploads.cannot_unpack")), icon="🚫")
     finally:
         if not unpacked:
             forget_upload_dir(folder)
@@ -193,10 +195,12 @@ def unpack_zip(upload, folder: Path, key: str) -> Path | None:
 
 
 def _too_big(name: str, limit: str, budget: int, exc: ArchiveTooBig) -> str:
-    """Why a zip that unpacks to too much was refused: the server's quota, the session's allowance, or the cap."""
+    """Why a zip that unpacks to too much was refused: the server's quota, the session's allowance, or the cap.
+
+    ``name`` is already plain text (``ui.text.plain``)."""
     if limit == "server":
         return t("uploads.server_full", name=name)
     if limit == "session":
         return t("uploads.unpacks_over_allowance", name=name, left=max(budget, 0) // 1_000_000,
                  allowance=allowance_words())
-    return t("transfer.zip_refused", name=name, problem=str(exc))
+    return t("transfer.zip_refused", name=name, problem=problem_text(exc))

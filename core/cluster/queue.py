@@ -150,7 +150,7 @@ class RedisScheduler:
         if not self.redis.set(key("owner", owner), job_id, nx=True, ex=OWNER_TTL):
             current = self._active(owner)
             if current is not None:
-                raise Busy(f"'{current.label}' is still {current.state}; stop it or wait for it to finish")
+                raise Busy("job_busy", label=current.label, state=current.state)
             self.redis.set(key("owner", owner), job_id, ex=OWNER_TTL)
         self.queue.enqueue_call("core.cluster.worker.execute", args=(spec.dumps(), keep_records),
                                 job_id=job_id, timeout=JOB_TIMEOUT, result_ttl=KEEP, failure_ttl=KEEP,

@@ -7,11 +7,13 @@ import tarfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from core.errors import LabError
+
 MAX_FILES = 50_000
 MAX_BYTES = 4 * 1024**3
 
 
-class ArchiveError(ValueError):
+class ArchiveError(LabError, ValueError):
     """An archive was refused or could not be read; the message says why."""
 
 
@@ -24,17 +26,15 @@ def _check_member_name(name: str) -> None:
     posix = name.replace("\\", "/")
     parts = PurePosixPath(posix).parts
     if posix.startswith("/") or (parts and ":" in parts[0]) or ".." in parts:
-        raise ArchiveError(f"the archive entry {name!r} points outside its folder (absolute path or '..'); "
-                           "refusing the whole archive")
+        raise ArchiveError("archive_outside", entry=name)
 
 
 def _check_totals(count: int, total: int, max_files: int, max_bytes: int) -> None:
     """Refuses archives that unpack to too many files or bytes (zip bombs)."""
     if count > max_files:
-        raise ArchiveError(f"the archive holds {count:,} files, more than the {max_files:,} allowed")
+        raise ArchiveError("archive_too_many_files", count=count, limit=max_files)
     if total > max_bytes:
-        raise ArchiveTooBig(f"the archive unpacks to {total / 1e6:,.0f} MB, more than the "
-                           f"{max_bytes / 1e6:,.0f} MB allowed")
+        raise ArchiveTooBig("archive_too_big", mb=total / 1e6, limit_mb=max_bytes / 1e6)
 
 
 def extract_zip(source, dest: str | Path, max_files: int = MAX_FILES, max_bytes: int = MAX_BYTES) -> Path:
@@ -60,7 +60,7 @@ def extract_zip(source, dest: str | Path, max_files: int = MAX_FILES, max_bytes:
     try:
         archive = zipfile.ZipFile(source)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ArchiveError(f"this is not a readable .zip file ({type(exc).__name__})") from None
+        raise ArchiveError("archive_not_zip", reason=type(exc).__name__) from None
     with archive:
         infos = archive.infolist()
         _check_entries(infos, max_files, max_bytes)
@@ -81,7 +81,7 @@ def _check_entries(infos: list[zipfile.ZipInfo], max_files: int, max_bytes: int)
     for info in infos:
         _check_member_name(info.filename)
         if (info.external_attr >> 16) & 0o170000 == 0o120000:
-            raise ArchiveError(f"the archive entry {info.filename!r} is a symbolic link; refusing the archive")
+            raise ArchiveError("archive_symlink", entry=info.filename)
     _check_totals(len(infos), sum(i.file_size for i in infos), max_files, max_bytes)
 
 
@@ -113,13 +113,12 @@ def _extract_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path,
             while block := src.read(1 << 20):
                 written += len(block)
                 if written > max_bytes:
-                    raise ArchiveTooBig(f"the archive unpacks to more than the {max_bytes / 1e6:,.0f} MB allowed")
+                    raise ArchiveTooBig("archive_over_limit", limit_mb=max_bytes / 1e6)
                 out.write(block)
     except (zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
-        raise ArchiveError(f"the archive entry {info.filename!r} is damaged ({type(exc).__name__})") from None
+        raise ArchiveError("archive_damaged_entry", entry=info.filename, reason=type(exc).__name__) from None
     except OSError as exc:
-        raise ArchiveError(f"the archive entry {info.filename!r} cannot be unpacked ({exc.strerror or 'error'})") \
-            from None
+        raise ArchiveError("archive_entry_unpack", entry=info.filename, reason=exc.strerror or "error") from None
     return written
 
 
@@ -148,7 +147,7 @@ def extract_tar(path: str | Path, dest: str | Path, max_files: int = MAX_FILES, 
             dest.mkdir(parents=True, exist_ok=True)
             archive.extractall(dest, filter="data")
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ArchiveError(f"{Path(path).name} is not a readable archive ({exc})") from None
+        raise ArchiveError("archive_unreadable", file=Path(path).name, reason=str(exc)) from None
     return dest
 
 

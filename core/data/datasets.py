@@ -27,6 +27,7 @@ from core.data.public_datasets import (
     oxford_pets_dir,
 )
 from core.data.safe_paths import files_inside, stays_inside
+from core.errors import LabError
 
 TASKS = ("species", "breeds", "folders")
 # (file, md5): the checksums torchvision and TFDS pin for the official archives.
@@ -43,7 +44,7 @@ BUNDLED_SAMPLES = {
 _OXFORD_NAME = re.compile(r"^(?P<breed>[A-Za-z][A-Za-z_]*?)_(?P<number>\d+)\.[A-Za-z]+$")
 
 
-class DatasetError(ValueError):
+class DatasetError(LabError, ValueError):
     """A dataset could not be used; the message says what to do."""
 
 
@@ -67,11 +68,11 @@ class Dataset:
     task: str
     classes: tuple[str, ...]
     samples: tuple[Sample, ...]
-    skipped: tuple[str, ...] = ()
+    skipped: tuple[LabError, ...] = ()  # each says which file and why (codes skipped_*)
 
     def __post_init__(self):
         if len(self.classes) < 2:
-            raise DatasetError(f"{self.name} has {len(self.classes)} class(es); training needs at least 2")
+            raise DatasetError("dataset_too_few_classes", dataset=self.name, count=len(self.classes), task=self.task)
 
     @property
     def labels(self) -> np.ndarray:
@@ -111,13 +112,13 @@ def _is_image_name(path: Path) -> bool:
     return path.is_file() and not path.name.startswith(".") and path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _build(name: str, task: str, labelled: list[tuple[Path, str, str]], skipped: list[str]) -> Dataset:
+def _build(name: str, task: str, labelled: list[tuple[Path, str, str]], skipped: list[LabError]) -> Dataset:
     """Makes a Dataset from (path, class name, split) triples, classes sorted by name."""
     classes = tuple(sorted({label for _, label, _ in labelled}, key=lambda c: (c.lower(), c)))
     index = {c: i for i, c in enumerate(classes)}
     samples = tuple(Sample(p.name, index[label], str(p), split=split) for p, label, split in labelled)
     if len(classes) < 2:
-        raise DatasetError(f"{name} has {len(classes)} class(es) for the {task!r} task; training needs at least 2")
+        raise DatasetError("dataset_too_few_classes", dataset=name, count=len(classes), task=task)
     return Dataset(name, task, classes, samples, tuple(skipped))
 
 
@@ -141,9 +142,9 @@ def load_image_folder(folder: str | Path, name: str = "") -> Dataset:
             if _is_image_name(path):
                 labelled.append((path, class_dir.name, ""))
             elif path.is_file() and not path.name.startswith("."):
-                skipped.append(f"{path.name}: not a photo file name")
+                skipped.append(LabError("skipped_not_photo", file=path.name))
     if not labelled:
-        raise DatasetError(f"{root} has no class folders with photos in them (expected class_name/photo.jpg)")
+        raise DatasetError("dataset_no_class_folders", path=str(root))
     return _build(name or Path(folder).name, "folders", labelled, skipped)
 
 
@@ -159,7 +160,7 @@ def load_oxford_named(folder: str | Path, task: str = "breeds", name: str = "") 
         The dataset; photos whose names do not fit are listed in ``skipped``.
     """
     if task not in ("breeds", "species"):
-        raise DatasetError(f"task must be 'breeds' or 'species' for Oxford-named files, got {task!r}")
+        raise DatasetError("dataset_task", tasks="breeds, species", task=task)
     root = _existing_folder(folder).resolve()
     labelled, skipped = [], []
     for path in files_inside(root, root):
@@ -167,11 +168,11 @@ def load_oxford_named(folder: str | Path, task: str = "breeds", name: str = "") 
             continue
         label = oxford_label(path.name, task)
         if label is None:
-            skipped.append(f"{path.name}: the name is not <breed>_<number>")
+            skipped.append(LabError("skipped_not_oxford", file=path.name))
         else:
             labelled.append((path, label, ""))
     if not labelled:
-        raise DatasetError(f"{root} has no Oxford-named photos (<breed>_<number>.jpg) to label by {task}")
+        raise DatasetError("dataset_no_oxford_names", path=str(root), task=task)
     return _build(name or root.name, task, labelled, skipped)
 
 
@@ -182,15 +183,14 @@ def load_folder(folder: str | Path, task: str = "folders", name: str = "") -> Da
             return load_image_folder(folder, name)
         return load_oxford_named(folder, task, name)
     except PermissionError:
-        raise DatasetError(f"{name or Path(folder).name}: this app may not read that folder; pick another one, "
-                           f"or ask whoever owns it to let the server read it") from None
+        raise DatasetError("dataset_no_permission", dataset=name or Path(folder).name) from None
 
 
 def _existing_folder(folder: str | Path) -> Path:
     """The folder as a Path, or a clear error."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        raise DatasetError(f"{path} is not a folder")
+        raise DatasetError("dataset_not_a_folder", path=str(path))
     return path
 
 
@@ -226,7 +226,7 @@ def load_oxford_pets(root: str | Path, task: str = "breeds") -> Dataset:
         not in the lists (the ``.mat`` files) are ignored.
     """
     if task not in ("breeds", "species"):
-        raise DatasetError(f"Oxford-IIIT Pet tasks are 'breeds' and 'species', not {task!r}")
+        raise DatasetError("dataset_task", tasks="breeds, species", task=task)
     root = Path(root)
     labelled, skipped = [], []
     for split, list_name in (("train", "trainval.txt"), ("test", "test.txt")):
@@ -235,14 +235,14 @@ def load_oxford_pets(root: str | Path, task: str = "breeds") -> Dataset:
             if path.is_file():
                 labelled.append((path, oxford_label(path.name, task), split))
             else:
-                skipped.append(f"{path.name}: listed in {list_name} but missing")
+                skipped.append(LabError("skipped_missing", file=path.name, list=list_name))
     return _build("Oxford-IIIT Pet", task, labelled, skipped)
 
 
 def _annotation_ids(path: Path) -> list[str]:
     """Image ids from an Oxford annotation list (``Abyssinian_100 1 1 1`` lines, ``#`` comments)."""
     if not path.is_file():
-        raise DatasetError(f"{path} is missing: is this an extracted Oxford-IIIT Pet folder?")
+        raise DatasetError("dataset_list_missing", path=str(path))
     return [line.split()[0] for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
 
 
@@ -264,27 +264,27 @@ def load_cats_vs_dogs(root: str | Path) -> Dataset:
     labelled, skipped = [], []
     for folder, label in (("Cat", "cat"), ("Dog", "dog")):
         if not (pet_images / folder).is_dir():
-            raise DatasetError(f"{pet_images / folder} is missing: expected PetImages/Cat and PetImages/Dog")
+            raise DatasetError("dataset_petimages_missing", path=str(pet_images / folder))
         for path in sorted((pet_images / folder).iterdir()):
             problem = _file_problem(path)
             if problem:
-                skipped.append(f"{path.name}: {problem}")
+                skipped.append(LabError(problem, file=path.name))
             else:
                 labelled.append((path, label, ""))
     return _build("Cats vs Dogs", "species", labelled, skipped)
 
 
 def _file_problem(path: Path) -> str:
-    """Why a file cannot be a photo ('' when its header looks fine)."""
+    """The code of why a file cannot be a photo ('' when its header looks fine)."""
     if not path.is_file():
-        return "not a file"
+        return "skipped_not_file"
     if path.stat().st_size == 0:
-        return "empty (0 bytes)"
+        return "skipped_empty"
     try:
         with Image.open(path, formats=PIL_FORMATS) as image:
             image.size  # noqa: B018  (reads the header only)
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        return "not an image or damaged"
+        return "skipped_damaged"
     return ""
 
 
@@ -323,7 +323,7 @@ def bundled_pets(task: str = "species") -> Dataset:
         The dataset, named "Bundled pets".
     """
     if task not in ("species", "breeds"):
-        raise DatasetError(f"the bundled pets are labelled by 'species' or 'breeds', not {task!r}")
+        raise DatasetError("dataset_task", tasks="species, breeds", task=task)
     return load_oxford_named(ASSETS_DIR / "pets", task, name="Bundled pets")
 
 
@@ -359,14 +359,14 @@ def open_dataset(source: str, task: str, progress=None, work_dir: str | Path | N
         The dataset.
     """
     if task not in TASKS:
-        raise DatasetError(f"task must be one of {', '.join(TASKS)}, got {task!r}")
+        raise DatasetError("dataset_task", tasks=", ".join(TASKS), task=task)
     if source == BUNDLED:
         return bundled_pets("breeds" if task == "breeds" else "species")
     if source == "oxford-pets":
         return load_oxford_pets(fetch_oxford_pets(progress), "species" if task == "species" else "breeds")
     if source == "cats-vs-dogs":
         if task != "species":
-            raise DatasetError("Cats vs Dogs only has the 'species' task")
+            raise DatasetError("dataset_species_only")
         return load_cats_vs_dogs(fetch_cats_vs_dogs(progress))
     path = Path(source).expanduser()
     if path.is_file() and path.suffix.lower() == ".zip":
@@ -374,5 +374,5 @@ def open_dataset(source: str, task: str, progress=None, work_dir: str | Path | N
 
         return load_zip(path, work_dir or tempfile.mkdtemp(prefix="transfer-lab-zip-"), task, path.name)
     if not path.exists():
-        raise DatasetError(f"{source} is neither a folder, a .zip, 'oxford-pets' nor 'cats-vs-dogs'")
+        raise DatasetError("dataset_unknown_source", path=str(source))
     return load_folder(path, task)

@@ -16,16 +16,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from core.errors import LabError
 from core.streams import callback_steps
 
 CACHE_ENV = "TRANSFER_LAB_CACHE"
 
 
-class NoNetworkError(RuntimeError):
+class NoNetworkError(LabError, RuntimeError):
     """The file is not cached and the network cannot be reached."""
 
 
-class ChecksumError(RuntimeError):
+class ChecksumError(LabError, RuntimeError):
     """A downloaded or cached file does not have its pinned checksum."""
 
 
@@ -92,15 +93,14 @@ def download(url: str, dest: str | Path, checksum: str | None = None, algorithm:
     if dest.exists() and (checksum is None or file_digest(dest, algorithm) == checksum):
         return dest
     if not network_reachable(url, timeout=min(timeout, 3.0)):
-        raise NoNetworkError(f"{dest.name} needs a network connection to download from {url}; "
-                             f"without one, put the file at {dest} by hand")
+        raise NoNetworkError("download_offline", file=dest.name, url=url, path=str(dest))
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
     try:
         with os.fdopen(fd, "wb") as out:
             _fetch(url, out, progress, timeout)
         if checksum is not None and file_digest(tmp, algorithm) != checksum:
-            raise ChecksumError(f"{dest.name} from {url} does not have the expected {algorithm} checksum")
+            raise ChecksumError("download_checksum", file=dest.name, url=url, algorithm=algorithm)
         os.replace(tmp, dest)
     finally:
         if os.path.exists(tmp):
@@ -120,8 +120,7 @@ def _fetch(url, out, progress, timeout):
                 if progress:
                     progress(done, total)
     except OSError as exc:  # URLError, timeouts, resets and SSL errors mid-transfer are all OSErrors
-        raise NoNetworkError(f"download of {url} failed ({exc}); check the network connection, proxy or "
-                             f"certificates, then try again") from exc
+        raise NoNetworkError("download_failed", url=url, reason=str(exc)) from exc
 
 
 COMPLETE_MARKER = ".complete"

@@ -24,7 +24,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from core.data.datasets import Sample
+from core.data.datasets import DatasetError, Sample
 from core.data.downloads import cache_dir
 from core.data.images import ImageInputError, center_crop_resize, load_image
 from core.data.splits import dhash
@@ -185,7 +185,7 @@ class Embeddings:
     features: np.ndarray
     hashes: tuple[int, ...]
     kept: np.ndarray
-    failed: tuple[tuple[str, str], ...] = ()
+    failed: tuple[tuple[str, ImageInputError], ...] = ()
     views: tuple[np.ndarray, ...] = ()  # the same rows seen through extra views (``view_embedders``)
 
 
@@ -231,7 +231,7 @@ def extract_embeddings(embedder: Embedder, samples, cache: EmbeddingCache | None
     cache = EmbeddingCache(embedder.key) if cache is None else cache
     digests = [sample_digest(s) for s in samples]
     todo = _uncached(digests, cache)
-    failed: dict[int, str] = {}
+    failed: dict[int, ImageInputError] = {}
     done, computed, start = len(samples) - len(todo), 0, time.perf_counter()
     yield ExtractionStep(done, len(samples), 0, 0, 0.0, None)
     batches = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
@@ -270,7 +270,7 @@ def _decode_batch(embedder: Embedder, samples: list[Sample], indices: list[int])
         try:
             image = _read(samples[i])
         except ImageInputError as exc:
-            errors[i] = str(exc)
+            errors[i] = exc
             continue
         prepared = embedder.prepare(image)
         pixels.append(prepared)
@@ -287,7 +287,7 @@ def _read(sample: Sample) -> np.ndarray:
     try:
         data = Path(sample.path).read_bytes()
     except OSError as exc:
-        raise ImageInputError(f"{sample.name} cannot be opened ({exc.strerror})") from None
+        raise ImageInputError("image_cannot_open", file=sample.name, reason=exc.strerror) from None
     return load_image(data, sample.name)
 
 
@@ -327,8 +327,8 @@ def extract_views(embedder: Embedder, samples, views: int = 1, cache_for=None,
             elif base is None:
                 base = step.result
             elif len(step.result.features) != len(base.features):
-                raise ValueError(f"{len(base.features) - len(step.result.features)} photo(s) could not be read "
-                                 f"again for the {view.view} view")
+                raise DatasetError("training_view_unreadable", view=view.view,
+                               count=len(base.features) - len(step.result.features))
             else:
                 extra.append(step.result.features)
     yield replace(step, result=replace(base, views=tuple(extra)))

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.errors import LabError
+
 logger = logging.getLogger(__name__)
 
 MAX_BYTES = 30 * 1024 * 1024
@@ -20,14 +22,14 @@ PIL_FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 
 
-class ImageInputError(ValueError):
+class ImageInputError(LabError, ValueError):
     """A file could not be turned into a photo; the message says why, in plain words."""
 
 
 def damaged(name: str, exc: BaseException) -> ImageInputError:
     """The one message for a file a decoder chokes on; the details go to the server log."""
     logger.info("could not decode %s: %r", name, exc)
-    return ImageInputError(f"{name} is damaged or cut short and cannot be read")
+    return ImageInputError("image_damaged", file=name)
 
 
 def _open(data: bytes, name: str) -> Image.Image:
@@ -37,14 +39,14 @@ def _open(data: bytes, name: str) -> Image.Image:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data), formats=PIL_FORMATS)
     except UnidentifiedImageError:
-        raise ImageInputError(f"{name} is not an image Transfer Lab can read ({FORMATS})") from None
+        raise ImageInputError("image_unknown_format", file=name, formats=FORMATS) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageInputError(f"{name} has too many pixels to open safely (limit {MAX_PIXELS:,})") from None
+        raise ImageInputError("image_too_many_pixels", file=name, limit=MAX_PIXELS) from None
     except Exception as exc:  # noqa: BLE001  any decoder failure is the file's problem, never a crash
         raise damaged(name, exc) from None
     width, height = image.size
     if width * height > MAX_PIXELS:
-        raise ImageInputError(f"{name} is {width}x{height} pixels, more than the {MAX_PIXELS:,} allowed")
+        raise ImageInputError("image_pixels_over", file=name, width=width, height=height, limit=MAX_PIXELS)
     return image
 
 
@@ -82,9 +84,9 @@ def load_image(data: bytes, name: str = "the file", max_bytes: int = MAX_BYTES) 
         ImageInputError: the file is too large, empty, not an image, or damaged.
     """
     if not data:
-        raise ImageInputError(f"{name} is empty (0 bytes)")
+        raise ImageInputError("image_empty", file=name)
     if len(data) > max_bytes:
-        raise ImageInputError(f"{name} is {len(data) / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise ImageInputError("image_too_large", file=name, mb=len(data) / 1e6, limit_mb=max_bytes / 1e6)
     image = _open(data, name)
     try:
         image.seek(0)
@@ -109,9 +111,9 @@ def load_image_file(path: str | Path, max_bytes: int = MAX_BYTES) -> np.ndarray:
     try:
         size = path.stat().st_size
     except OSError as exc:
-        raise ImageInputError(f"{path.name} cannot be opened ({exc.strerror})") from None
+        raise ImageInputError("image_cannot_open", file=path.name, reason=exc.strerror) from None
     if size > max_bytes:
-        raise ImageInputError(f"{path.name} is {size / 1e6:.1f} MB; the limit is {max_bytes / 1e6:.0f} MB")
+        raise ImageInputError("image_too_large", file=path.name, mb=size / 1e6, limit_mb=max_bytes / 1e6)
     return load_image(path.read_bytes(), path.name, max_bytes)
 
 

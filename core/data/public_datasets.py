@@ -76,10 +76,8 @@ def _oxford_archives(root: Path, progress) -> list[Path]:
         try:
             archive = download(OXFORD_BASE + file_name, root / "downloads" / file_name, md5, "md5", report)
         except NoNetworkError:
-            raise NoNetworkError(
-                f"The Oxford-IIIT Pet dataset needs a network connection to download ({OXFORD_BASE}). "
-                f"Without one, copy images.tar.gz and annotations.tar.gz into {root / 'downloads'}, "
-                f"or their extracted images/ and annotations/ folders into {root}.") from None
+            raise NoNetworkError("oxford_offline", url=OXFORD_BASE, downloads=str(root / "downloads"),
+                                 path=str(root)) from None
         archives.append(archive)
     return archives
 
@@ -112,7 +110,6 @@ def _cats_vs_dogs_archive(root: Path, progress) -> Path:
     try:
         archive = download(CATS_VS_DOGS_URL, root / "downloads" / file_name, CATS_VS_DOGS_SHA256, "sha256", report)
     except NoNetworkError:
-        raise NoNetworkError(
-            f"Cats vs Dogs needs a network connection to download ({CATS_VS_DOGS_URL}). Without one, copy "
-            f"{file_name} into {root / 'downloads'}, or its extracted PetImages/ folder into {root}.") from None
+        raise NoNetworkError("cats_offline", url=CATS_VS_DOGS_URL, file=file_name, downloads=str(root / "downloads"),
+                             path=str(root)) from None
     return archive

@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from core.errors import LabError
+
 # Pseudo-filesystems: listing them is never about photos and can hang or leak the machine's state.
 FORBIDDEN_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
 MAX_SUBFOLDERS = 300
 
 
-class FolderError(ValueError):
+class FolderError(LabError, ValueError):
     """A folder cannot be used; the message names the problem in one line."""
 
 
@@ -40,14 +42,14 @@ def typed_folder(text: str) -> Path:
     """A folder a learner typed on their own machine (``~`` allowed), resolved and checked."""
     text = text.strip()
     if not text:
-        raise FolderError("type a folder's path")
+        raise FolderError("folder_not_typed")
     path = Path(text).expanduser().resolve()
     if any(_under(path, root) for root in FORBIDDEN_ROOTS):
-        raise FolderError(f"{text} is a system folder, not a folder of photos")
+        raise FolderError("folder_system", path=text)
     if not path.is_dir():
-        raise FolderError(f"{text} is not a folder on this computer")
+        raise FolderError("folder_missing", path=text)
     if not os.access(path, os.R_OK | os.X_OK):
-        raise FolderError(f"{text} cannot be read (no permission); choose a folder of yours")
+        raise FolderError("folder_no_permission", path=text)
     return path
 
 
@@ -89,5 +91,5 @@ def inside_shared(path: str | Path, roots: tuple[Path, ...]) -> Path:
     """``path`` resolved, if it lies in one of the teacher's folders; otherwise ``FolderError``."""
     resolved = Path(path).resolve()
     if not any(_under(resolved, root.resolve()) for root in roots):
-        raise FolderError("that folder is not one your teacher shared")
+        raise FolderError("folder_not_shared")
     return resolved

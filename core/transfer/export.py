@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 import core.models.backbones  # noqa: F401  (registers CaffePreprocess for loading)
+from core.errors import LabError
 
 LABELS_FILE = "labels.txt"
 MODEL_FILE = "model.keras"
@@ -27,7 +28,7 @@ PREDICT_FILE = "predict.py"
 _LOG = logging.getLogger(__name__)
 
 
-class ExportError(RuntimeError):
+class ExportError(LabError, RuntimeError):
     """A model could not be converted for taking away; the message says why."""
 
 
@@ -35,7 +36,7 @@ def labels_text(classes) -> str:
     """``labels.txt``: one class name a line, in output order."""
     names = [str(c) for c in classes]
     if any("\n" in name or "\r" in name for name in names):
-        raise ValueError("class names cannot contain line breaks")
+        raise ExportError("export_line_break")
     return "".join(f"{name}\n" for name in names)
 
 
@@ -77,8 +78,7 @@ def tflite_bytes(model: keras.Model) -> bytes:
             return tf.lite.TFLiteConverter.from_saved_model(folder).convert()
     except Exception as exc:  # the converter raises many kinds; all mean "no .tflite for this model"
         _LOG.exception("TensorFlow Lite conversion failed")
-        raise ExportError(f"TensorFlow Lite could not convert this model ({type(exc).__name__}); "
-                          "the .keras file is still complete") from None
+        raise ExportError("export_tflite", kind=type(exc).__name__) from None
 
 
 def run_tflite(content: bytes, pixels: np.ndarray) -> np.ndarray:

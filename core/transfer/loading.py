@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 import core.models.backbones  # noqa: F401  (registers CaffePreprocess for loading)
+from core.errors import LabError
 from core.transfer.config_check import ConfigCaps, ConfigCheckError, ConfigSummary, check_config
 from core.transfer.export import LABELS_FILE, parse_labels
 from core.transfer.model import class_names
@@ -24,7 +25,7 @@ MAX_MEMBERS = 16  # a .keras holds 3-4 files, a bundle 6
 MAX_CONFIG_BYTES = 8_000_000
 
 
-class ModelCheckError(ValueError):
+class ModelCheckError(LabError, ValueError):
     """An uploaded model was refused; the message says why."""
 
 
@@ -56,41 +57,40 @@ def check_model_archive(path: str | Path, limits: ModelLimits = ModelLimits()) -
     """
     path = Path(path)
     if path.stat().st_size > limits.max_mb * 1e6:
-        raise ModelCheckError(f"the model file is {path.stat().st_size / 1e6:.0f} MB; the limit is {limits.max_mb} MB")
+        raise ModelCheckError("model_too_big", mb=path.stat().st_size / 1e6, limit_mb=limits.max_mb)
     config = _read_config(path, limits)
     try:
         summary = check_config(config, replace(limits.caps, max_side=limits.max_side))
-    except ConfigCheckError as exc:
-        raise ModelCheckError(str(exc)) from None
+    except ConfigCheckError as exc:  # the learner reads one line; the CLI and the log get the detail
+        raise ModelCheckError("model_config_refused", detail=str(exc)) from None
     if summary.params > limits.max_params:
-        raise ModelCheckError(f"the model has {summary.params:,} parameters; at most {limits.max_params:,} are allowed")
+        raise ModelCheckError("model_too_many_params", count=summary.params, limit=limits.max_params)
     return summary
 
 
 def _read_config(path: Path, limits: ModelLimits) -> dict:
     """The parsed ``config.json`` of a ``.keras`` zip whose members are few and within the size limits."""
     if not zipfile.is_zipfile(path):
-        raise ModelCheckError("this is not a readable .keras model file (a .keras file is a zip archive)")
+        raise ModelCheckError("model_not_zip")
     try:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
             if len(infos) > MAX_MEMBERS or sum(info.file_size for info in infos) > 2 * limits.max_mb * 1e6:
-                raise ModelCheckError(f"the model unpacks to more than {2 * limits.max_mb} MB or "
-                                      f"{MAX_MEMBERS} files")
+                raise ModelCheckError("model_unpacks_too_big", limit_mb=2 * limits.max_mb, files=MAX_MEMBERS)
             return json.loads(read_capped(archive, archive.getinfo("config.json"), MAX_CONFIG_BYTES))
     except (KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, OSError, RecursionError,
             EOFError, RuntimeError, NotImplementedError):
-        raise ModelCheckError("this is not a readable .keras model file (no readable config.json inside)") from None
+        raise ModelCheckError("model_no_config") from None
 
 
 def read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> bytes:
     """One member's bytes, refused once more than ``cap`` come out (a header may lie about the size)."""
     if info.file_size > cap:
-        raise ModelCheckError(f"{Path(info.filename).name} is larger than {cap / 1e6:,.0f} MB")
+        raise ModelCheckError("model_member_too_big", file=Path(info.filename).name, limit_mb=cap / 1e6)
     with archive.open(info) as member:
         data = member.read(cap + 1)
     if len(data) > cap:
-        raise ModelCheckError(f"{Path(info.filename).name} is larger than {cap / 1e6:,.0f} MB")
+        raise ModelCheckError("model_member_too_big", file=Path(info.filename).name, limit_mb=cap / 1e6)
     return data
 
 
@@ -119,17 +119,15 @@ def load_model_file(path: str | Path, classes=None,
         model = keras.saving.load_model(path, safe_mode=True, compile=False)
     except ValueError as exc:
         if "lambda" in str(exc).lower() or "safe_mode" in str(exc):
-            raise ModelCheckError("this model contains Python code (a Lambda layer or similar); Transfer Lab "
-                                  "only loads models in Keras safe mode, so it was refused") from None
-        raise ModelCheckError(f"this is not a model Transfer Lab can load ({exc})") from None
+            raise ModelCheckError("model_has_code") from None
+        raise ModelCheckError("model_cannot_load", reason=str(exc)) from None
     except Exception as exc:  # a damaged zip, h5 or config: all mean "not a model file"
-        raise ModelCheckError(f"this is not a readable .keras model file ({type(exc).__name__}: {exc})") from None
+        raise ModelCheckError("model_unreadable", reason=f"{type(exc).__name__}: {exc}") from None
     if classes is None:
         classes = _labels_inside(path)
     classes = check_classifier(model, classes)
     if time.monotonic() - started > limits.max_seconds:
-        raise ModelCheckError(f"checking the model took more than {limits.max_seconds:g} s; it is too slow for this "
-                              "server")
+        raise ModelCheckError("model_too_slow", seconds=limits.max_seconds)
     return model, classes
 
 
@@ -144,7 +142,7 @@ def _labels_inside(path) -> list[str] | None:
 def load_model_bytes(data: bytes, classes=None, limits: ModelLimits = ModelLimits()) -> tuple[keras.Model, list[str]]:
     """``load_model_file`` for an uploaded file's bytes."""
     if len(data) > limits.max_mb * 1e6:
-        raise ModelCheckError(f"the model file is {len(data) / 1e6:.0f} MB; the limit is {limits.max_mb} MB")
+        raise ModelCheckError("model_too_big", mb=len(data) / 1e6, limit_mb=limits.max_mb)
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "uploaded.keras")
         Path(path).write_bytes(data)
@@ -169,7 +167,7 @@ def load_upload(files: dict[str, bytes], limits: ModelLimits = ModelLimits()) ->
         files.update(_bundle_members(files.pop(name), limits))
     models = [n for n in files if n.lower().endswith(".keras")]
     if len(models) != 1:
-        raise ModelCheckError(f"expected one .keras model (or the bundle zip), got {len(models)}")
+        raise ModelCheckError("model_count", count=len(models))
     labels = next((data for n, data in files.items() if n.lower().endswith(".txt")), None)
     classes = parse_labels(labels.decode("utf-8", errors="replace")) if labels is not None else None
     return load_model_bytes(files[models[0]], classes, limits)
@@ -184,13 +182,12 @@ def _bundle_members(data: bytes, limits: ModelLimits) -> dict[str, bytes]:
                       and (i.filename.endswith(".keras") or Path(i.filename).name == LABELS_FILE)]
             models = [i for i in wanted if i.filename.endswith(".keras")]
             if len(infos) > MAX_MEMBERS or len(models) > 1:
-                raise ModelCheckError(f"expected one .keras model in the bundle, got {len(models)} in "
-                                      f"{len(infos)} files")
+                raise ModelCheckError("bundle_count", count=len(models), files=len(infos))
             if sum(i.file_size for i in wanted) > limits.max_mb * 1e6:
-                raise ModelCheckError(f"the bundle's model is over {limits.max_mb} MB")
+                raise ModelCheckError("bundle_member_too_big", limit_mb=limits.max_mb)
             return {Path(i.filename).name: read_capped(archive, i, int(limits.max_mb * 1e6)) for i in wanted}
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
-        raise ModelCheckError("this zip cannot be read; upload the bundle as downloaded") from None
+        raise ModelCheckError("bundle_unreadable") from None
 
 
 def check_classifier(model: keras.Model, classes=None) -> list[str]:
@@ -205,16 +202,16 @@ def check_classifier(model: keras.Model, classes=None) -> list[str]:
     """
     shape = tuple(model.input_shape) if not isinstance(model.input_shape, list) else None
     if shape is None or len(shape) != 4 or shape[3] != 3 or shape[1] != shape[2] or not shape[1]:
-        raise ModelCheckError(f"the model's input is {model.input_shape}; expected square RGB photos (None, s, s, 3)")
+        raise ModelCheckError("model_input_shape", shape=str(model.input_shape))
     if classes is None:
         try:
             classes = class_names(model)
-        except ValueError as exc:
-            raise ModelCheckError(str(exc)) from None
+        except ValueError:
+            raise ModelCheckError("model_no_class_names") from None
     classes = list(classes)
     if model.output_shape[-1] != len(classes):
-        raise ModelCheckError(f"the model has {model.output_shape[-1]} outputs for {len(classes)} class names")
+        raise ModelCheckError("model_outputs_mismatch", outputs=int(model.output_shape[-1]), count=len(classes))
     probe = np.asarray(model(np.full((1,) + shape[1:], 127.0, np.float32), training=False))
     if np.any(probe < 0) or abs(float(probe.sum()) - 1.0) > 1e-3:
-        raise ModelCheckError("the model's output is not softmax probabilities (they must be >= 0 and sum to 1)")
+        raise ModelCheckError("model_not_softmax")
     return classes

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 import keras
 import numpy as np
 
-from core.data.datasets import TASKS, Dataset
+from core.data.datasets import TASKS, Dataset, DatasetError
 from core.data.embeddings import VIEW_COUNTS, Embeddings, ExtractionStep, embedder_for, extract_views
 from core.data.images import ImageInputError, center_crop_resize, load_image_file
 from core.data.splits import Split, near_duplicate_groups, official_split, stratified_split
@@ -114,7 +114,7 @@ def prepare_data(dataset: Dataset, embeddings: Embeddings, val_fraction: float =
     else:
         split = stratified_split(labels, val_fraction, seed, groups)
     if not len(split.train):
-        raise ValueError("no photos left for training; add photos or lower the validation share")
+        raise DatasetError("training_no_photos_left")
     return PreparedData(dataset, embeddings, labels, split)
 
 
