@@ -1,4 +1,5 @@
-"""After training: try the model, take it away, or bring one back (Transfer training, part 2)."""
+"""The learner's model after training: try it on new photos, take it away (the download bundle), or bring one back
+(a .keras file or the bundle). Transfer training, part 2."""
 
 from __future__ import annotations
 
