@@ -265,3 +265,16 @@ def test_script_runs_and_polls_leave_keras_and_tensorflow_state_alone(monkeypatc
     at.run()
     assert not at.exception
     assert calls == []
+
+
+def test_a_job_thread_carries_its_kind_in_the_os_thread_name():
+    """``top -H`` (and the classroom bench) can tell a job's CPU from the server's own."""
+    seen = []
+
+    def steps():
+        seen.append(open(f"/proc/self/task/{threading.get_native_id()}/comm").read().strip())
+        yield 1
+
+    job = Scheduler().submit("owner", "training", "Training", steps)
+    wait_for(lambda: job.finished)
+    assert seen == ["job-training"] and job.state == DONE
