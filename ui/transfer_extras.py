@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from core.data.images import center_crop_resize
-from core.models.classify import top_k
+from core.models.predictions import top_k
 from core.transfer.export import ExportError, bundle_files, bundle_zip, notebook_lines, run_report
 from core.transfer.loading import ModelCheckError, ModelLimits, load_upload
 from core.transfer.model import guess_backbone
