@@ -103,7 +103,7 @@ def test_a_class_name_holding_an_image_is_text_on_the_page():
 
 def test_a_class_name_in_a_chart_is_text_not_a_plotly_link(monkeypatch):
     import ui.charts
-    from core.models.classify import Prediction
+    from core.models.predictions import Prediction
     from ui.text import chart_text
 
     monkeypatch.setattr(ui.charts, "current_language", lambda: "en")
