@@ -15,7 +15,7 @@ import numpy as np
 from core.attack.attack import AttackStep, attack, measure
 from core.attack.survival import survival
 from core.attack.sweep import epsilon_sweep
-from core.attack.transfer import transfer
+from core.attack.transferability import transfer
 from core.data.images import center_crop_resize, to_png_bytes
 from core.models.backbones import get_spec
 from core.work import shared
