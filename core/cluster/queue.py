@@ -95,12 +95,8 @@ class RemoteJob:
 
     @property
     def spec(self):
-        """The job's spec (the page reads its settings when it draws the result)."""
-        if self._spec is None:
-            from core.work.specs import spec_from_json
-
-            rq_job = self._rq()
-            self._spec = spec_from_json(rq_job.args[0]) if rq_job is not None else None
+        """The spec this front end submitted (the page reads its settings when it draws the result); None for a
+        job only looked up (``core.cluster`` never imports ``core.work``: that would be an import cycle)."""
         return self._spec
 
     @property
