@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core.models.classify import classify_images
+from core.models.predictions import classify_images
 from ui.charts import top_k_chart
 from ui.common import get_backbone, photo_input_ui, selected_backbone
 from ui.i18n import t

@@ -10,9 +10,9 @@ from ui.i18n import t
 from ui.lab_path import next_step_ui
 from ui.own_classes import own_classes_ui
 from ui.state import transfer_page
-from ui.transfer_extras import export_ui, load_model_ui, try_it_ui
 from ui.transfer_results import runs_table, show_run
 from ui.transfer_training import data_settings_ui, finish_training, head_settings_ui, seed_ui, train_ui, views_ui
+from ui.your_model import export_ui, load_model_ui, try_it_ui
 
 st.title(t("transfer.title"))
 st.markdown(t("transfer.intro"))

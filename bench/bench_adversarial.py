@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from core.attack.attack import AttackConfig, Attacker, run_attack  # noqa: E402
-from core.attack.transfer import resize_to  # noqa: E402
+from core.attack.transferability import resize_to  # noqa: E402
 from core.data.images import IMAGE_SUFFIXES, load_image_file, to_png_bytes  # noqa: E402
 from core.models.backbones import load_backbone  # noqa: E402
 from core.models.imagenet import CAT_CLASSES, class_name  # noqa: E402

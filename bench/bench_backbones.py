@@ -26,7 +26,7 @@ import numpy as np  # noqa: E402
 
 from core.data.images import load_image_file  # noqa: E402
 from core.models.backbones import availability, list_backbones, load_backbone  # noqa: E402
-from core.models.classify import classify_images  # noqa: E402
+from core.models.predictions import classify_images  # noqa: E402
 
 PHOTOS = ROOT.parent / "shared" / "data" / "pets-mini"
 

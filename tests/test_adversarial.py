@@ -24,7 +24,7 @@ from core.attack.attack import (
 )
 from core.attack.survival import SurvivalSettings, blur, jpeg, resize_round_trip, survival
 from core.attack.sweep import epsilon_sweep
-from core.attack.transfer import resize_to, transfer
+from core.attack.transferability import resize_to, transfer
 from core.cli.attack import target_arg
 from core.data.images import load_image_file
 from tests.conftest import make_tiny_model

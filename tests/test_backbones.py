@@ -9,8 +9,8 @@ import pytest
 from core.data.images import load_image_file
 from core.models import backbones, efficientnet_lite
 from core.models.backbones import CaffePreprocess, availability, build_model, get_spec, list_backbones, load_backbone
-from core.models.classify import softmax
 from core.models.imagenet import CAT_CLASSES, DOG_CLASSES
+from core.models.predictions import softmax
 
 REFERENCE = Path(__file__).parent / "fixtures" / "reference_logits.npz"
 LITE = ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")

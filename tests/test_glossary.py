@@ -40,7 +40,7 @@ SAME_BREED = {"leonberger": "leonberg", "wheaten_terrier": "soft-coated wheaten 
 # Words for the same concepts that the lesson does not use.
 VARIANTS = ("转移学习", "迁移训练", "预先训练", "精调", "微调整", "对抗攻击", "敌对", "准确度", "精确率", "纪元",
             "时期", "时代", "特征映射", "特征抽取", "骨干网络",
-            "相机", "居中裁剪", "计算机", "按下", "按**", "训练精度")
+            "相机", "视角", "居中裁剪", "计算机", "按下", "按**", "训练精度")
 
 
 def test_each_concept_is_named_by_the_lessons_term_in_chinese():

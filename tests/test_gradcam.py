@@ -8,8 +8,8 @@ from PIL import Image
 from core.data.images import load_image_file
 from core.explain.gradcam import GradCamExplainer, explainer, grad_cam, gradcam_heatmap, gradcam_overlay, heat_fraction
 from core.models.backbones import Backbone, BackboneSpec
-from core.models.classify import softmax
 from core.models.imagenet import CAT_CLASSES
+from core.models.predictions import softmax
 
 
 def make_red_detector(size: int = 8) -> keras.Model:

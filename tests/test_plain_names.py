@@ -99,3 +99,17 @@ def test_a_class_name_holding_an_image_is_text_on_the_page():
     texts = _alert_and_caption_texts(at)
     assert any(plain(IMAGE_NAME) in text for text in texts)  # the name is shown ...
     assert _fetches(texts) == []  # ... and nowhere as an image or a link
+
+
+def test_a_class_name_in_a_chart_is_text_not_a_plotly_link(monkeypatch):
+    import ui.charts
+    from core.models.predictions import Prediction
+    from ui.text import chart_text
+
+    monkeypatch.setattr(ui.charts, "current_language", lambda: "en")
+    monkeypatch.setattr(ui.charts, "t", lambda key, **params: key)
+    name = '<a href="http://127.0.0.1:9/">cats</a> & <b>dogs</b>'
+    figure = ui.charts.top_k_chart([Prediction(0, name, 0.9), Prediction(1, "dog", 0.1)])
+    shown = list(figure.data[0].y)
+    assert chart_text(name) in shown and not any("<a" in label or "<b>" in label for label in shown)
+    assert chart_text("dog") == "dog"  # ordinary names are untouched

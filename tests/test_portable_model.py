@@ -236,7 +236,7 @@ def test_real_lite0_bundle_from_the_cli_runs_outside(shared_data, tmp_path, caps
 def test_the_pages_loader_gives_one_line_for_a_huge_input_and_try_it_skips_grad_cam_on_other_models(tmp_path):
     from core.transfer.loading import ModelLimits
     from ui.state import TrainedModel
-    from ui.transfer_extras import _gradcam, load_uploaded_model
+    from ui.your_model import _gradcam, load_uploaded_model
 
     inputs = keras.Input((40000, 40000, 3))
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs))

@@ -7,12 +7,13 @@ import plotly.graph_objects as go
 
 from ui.adversarial import class_label
 from ui.i18n import t
+from ui.text import chart_text
 
 
 def top5_chart(predictions, labels: tuple[str, ...] | None, title: str) -> go.Figure:
     """Horizontal bars of the top classes, most probable on top, named in the learner's language."""
     preds = list(reversed(predictions))
-    names = [class_label(p.index, labels) for p in preds]
+    names = [chart_text(class_label(p.index, labels)) for p in preds]
     fig = go.Figure(go.Bar(
         x=[p.prob for p in preds], y=names, orientation="h", text=[f"{p.prob:.1%}" for p in preds],
         textposition="auto", marker_color="#4c78a8", hovertemplate=t("adversarial.chart_bar_hover"),

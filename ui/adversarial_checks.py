@@ -13,7 +13,7 @@ import streamlit as st
 from core.attack.attack import AttackConfig
 from core.attack.survival import SurvivalSettings, survival
 from core.attack.sweep import epsilon_sweep
-from core.attack.transfer import transfer
+from core.attack.transferability import transfer
 from core.jobs import STOPPED
 from core.models.backbones import get_spec
 from ui.adversarial import (

@@ -11,6 +11,7 @@ from plotly.subplots import make_subplots
 
 from core.models.class_names import class_name
 from ui.i18n import current_language, t
+from ui.text import chart_text
 
 BLUE, ORANGE, RED = "#4c78a8", "#f58518", "#e45756"
 
@@ -24,7 +25,7 @@ def top_k_chart(predictions, title: str = "", height: int = 260, imagenet: bool 
     """
     lang = current_language()
     preds = list(reversed(predictions))
-    names = [class_name(p.index, lang) if imagenet else p.label for p in preds]
+    names = [class_name(p.index, lang) if imagenet else chart_text(p.label) for p in preds]
     fig = go.Figure(go.Bar(
         x=[p.prob for p in preds], y=names, orientation="h",
         text=[f"{p.prob:.1%}" for p in preds], textposition="auto", marker_color=BLUE,

@@ -21,8 +21,8 @@ from core.explain.feature_maps import (
 from core.explain.gradcam import GradCam, grad_cam, gradcam_overlay
 from core.explain.heatmaps import colorize, overlay, upscale_factor, upscale_nearest
 from core.models.class_names import class_name, search_classes
-from core.models.classify import softmax, top_k
 from core.models.imagenet import NUM_CLASSES
+from core.models.predictions import softmax, top_k
 from ui.charts import shape_chart
 from ui.common import Photo, photo_input_ui
 from ui.i18n import current_language, numbered_class, t

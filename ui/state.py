@@ -220,7 +220,7 @@ def adversarial() -> AdversarialState:
     """This session's Adversarial dog state."""
     return page_state(ADVERSARIAL, AdversarialState)
 
-# --- Transfer training page (ui/transfer_training.py, ui/transfer_extras.py, ui/own_classes.py) ---
+# --- Transfer training page (ui/transfer_training.py, ui/your_model.py, ui/own_classes.py) ---
 TRANSFER = "transfer_page"
 
 

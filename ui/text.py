@@ -14,6 +14,7 @@ Chromium): an invisible word joiner (U+2060) inside ``http:``, ``www.`` and afte
 
 from __future__ import annotations
 
+import html
 import re
 
 # Every character that starts Markdown inside a line (CommonMark's inline syntax, GFM's tables and
@@ -31,3 +32,9 @@ def plain(name: object) -> str:
     and web and e-mail addresses kept from becoming links."""
     text = _INLINE.sub(r"\\\1", _AUTOLINK.sub(WORD_JOINER, _BREAKS.sub(" ", str(name))))
     return _LINE_START.sub(lambda found: found[1] + found[2][:-1] + "\\" + found[2][-1], text)
+
+
+def chart_text(name: object) -> str:
+    """``name`` as literal text in a Plotly label: Plotly reads ``<a href>``, ``<b>``, ``<br>`` and entities there,
+    so the name's own ``<``, ``>`` and ``&`` become entities (shown as typed)."""
+    return html.escape(str(name), quote=False)

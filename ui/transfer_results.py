@@ -18,7 +18,7 @@ from core.transfer.pipeline import Epoch
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
 from ui.state import TransferRun, carry_widget_value, transfer_page
-from ui.text import plain
+from ui.text import chart_text, plain
 
 
 def language_key(key: str) -> str:
@@ -85,7 +85,7 @@ def phases_figure(history: dict, start_epoch: int) -> go.Figure:
 
 def confusion_figure(matrix: np.ndarray, classes) -> go.Figure:
     """Confusion matrix heatmap (rows true, columns predicted) that stays readable at 37 classes."""
-    n, names = len(classes), [learner_class(c) for c in classes]
+    n, names = len(classes), [chart_text(learner_class(c)) for c in classes]
     totals = np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     fig = go.Figure(go.Heatmap(
         z=matrix / totals, x=names, y=names, customdata=matrix, colorscale="Blues", zmin=0, zmax=1,
@@ -104,7 +104,7 @@ def confusion_figure(matrix: np.ndarray, classes) -> go.Figure:
 def per_class_figure(per_class: dict[str, float]) -> go.Figure:
     """Horizontal bars of per-class validation accuracy, worst at the top."""
     items = sorted(per_class.items(), key=lambda kv: kv[1])
-    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[learner_class(k) for k, _ in items], orientation="h",
+    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[chart_text(learner_class(k)) for k, _ in items], orientation="h",
                            marker_color="#54a24b", hovertemplate="%{y}: %{x:.0%}<extra></extra>"))
     fig.update_layout(height=max(220, 16 * len(items) + 60), margin=dict(l=10, r=10, t=10, b=10),
                       xaxis=dict(range=[0, 1], tickformat=".0%", title=t("transfer.per_class_axis")),
@@ -150,7 +150,7 @@ def _data_notes(data) -> None:
                    icon="⚠️")
     groups = data.split.duplicate_groups
     if groups:
-        names = ", ".join(" = ".join(data.sample(i).name for i in g) for g in groups[:3])
+        names = plain(", ".join(" = ".join(data.sample(i).name for i in g) for g in groups[:3]))
         text = t("transfer.leakage_crossing", groups=len(groups), names=names, crossing=data.split.crossing_groups) \
             if data.split.crossing_groups else t("transfer.leakage_kept", groups=len(groups), names=names)
         st.info(text, icon="🔎")

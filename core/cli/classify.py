@@ -28,7 +28,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Classifies each readable file; exit 2 if any could not be read."""
     from core.models.backbones import load_backbone
-    from core.models.classify import classify_images
+    from core.models.predictions import classify_images
 
     results, images, slots = read_images(args.images)
     if images:

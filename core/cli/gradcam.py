@@ -24,8 +24,8 @@ def run(args) -> int:
     from core.data.images import load_image_file, to_png_bytes
     from core.explain.gradcam import grad_cam, gradcam_overlay
     from core.models.backbones import load_backbone
-    from core.models.classify import softmax
     from core.models.imagenet import class_name
+    from core.models.predictions import softmax
 
     image = load_image_file(args.image)
     backbone = load_backbone(args.backbone)

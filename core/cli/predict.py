@@ -18,7 +18,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     """Predicts each readable file; exit 2 if any could not be read."""
     from core.cli.evaluate import load_trained_model
-    from core.models.classify import top_k
+    from core.models.predictions import top_k
     from core.transfer.pipeline import predict_probs
 
     model, classes = load_trained_model(args.model)

@@ -8,8 +8,8 @@ import keras
 import numpy as np
 
 from core.data.images import center_crop_resize
-from core.models.classify import softmax, top_k
 from core.models.imagenet import class_name
+from core.models.predictions import softmax, top_k
 
 
 @dataclass(frozen=True)

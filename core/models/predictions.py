@@ -1,4 +1,5 @@
-"""ImageNet classification of photos with a loaded backbone."""
+"""Predictions of a classifier: softmax, the top-k classes of a photo, and the ImageNet top-k of photos with a
+loaded backbone (the ``Classifier`` wrapper itself is core.models.classifier)."""
 
 from __future__ import annotations
 

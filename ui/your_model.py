@@ -1,4 +1,5 @@
-"""After training: try the model, take it away, or bring one back (Transfer training, part 2)."""
+"""The learner's model after training: try it on new photos, take it away (the download bundle), or bring one back
+(a .keras file or the bundle). Transfer training, part 2."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from core.data.images import center_crop_resize
-from core.models.classify import top_k
+from core.models.predictions import top_k
 from core.transfer.export import ExportError, bundle_files, bundle_zip, notebook_lines, run_report
 from core.transfer.loading import ModelCheckError, ModelLimits, load_upload
 from core.transfer.model import guess_backbone

@@ -1,4 +1,5 @@
-"""Does the attack transfer: do other networks, never attacked, fall for the same image?"""
+"""Adversarial transferability: do other networks, never attacked, fall for the same image? ("Transfer" in
+core/transfer/ is transfer learning; this module is about an attack carrying over to other networks.)"""
 
 from __future__ import annotations
 
