@@ -340,7 +340,7 @@ async def main(args) -> None:
     from playwright.async_api import async_playwright
 
     cache = Path(tempfile.mkdtemp(prefix="bench-classroom-"))
-    env = {k: v for k, v in os.environ.items() if k != "TRANSFER_LAB_INLINE_JOBS"}
+    env = dict(os.environ)
     env.update(TRANSFER_LAB_MODE=args.mode, TRANSFER_LAB_STEP_CAP=str(args.steps), TRANSFER_LAB_CACHE=str(cache))
     print(f"load average at start: {os.getloadavg()[0]:.1f}; {os.cpu_count()} cores; mode {args.mode}, "
           f"{args.steps} ideal steps")

@@ -26,6 +26,11 @@ WAITING, RUNNING, DONE, STOPPED, CANCELLED, FAILED = "waiting", "running", "done
 ACTIVE = (WAITING, RUNNING)
 
 
+class MissingInput(LookupError):
+    """A job spec names a store key the store no longer has (expired, or never stored there); here, not in
+    ``core.work.store``, so every store (``core.cluster``'s too) raises it without importing ``core.work``."""
+
+
 class Busy(LabError, RuntimeError):
     """The owner already has a job waiting or running; the message says which."""
 
@@ -46,6 +51,8 @@ class Job:
     started_at: float | None = None
     finished_at: float | None = None
     keep_records: bool = True
+    spec: Any = None  # a core.work spec: the worker runs spec.run(store, should_stop) instead of steps
+    store: Any = None
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
@@ -127,16 +134,22 @@ class Scheduler:
         self._durations: dict[str, deque] = defaultdict(lambda: deque(maxlen=history))
 
     def submit(self, owner: str, kind: str, label: str, steps: Callable[[], Iterable[Any]],
-               progress: Callable[[Any], float] | None = None, keep_records: bool = True) -> Job:
+               progress: Callable[[Any], float] | None = None, keep_records: bool = True, **spec) -> Job:
         """Queues a job; raises ``Busy`` when this owner already has one waiting or running."""
         with self._lock:
             current = self._active_locked(owner)
             if current is not None:
                 raise Busy("job_busy", label=current.label, state=current.state)
-            job = Job(owner, kind, label, steps, progress, queued_at=self.clock(), keep_records=keep_records)
+            job = Job(owner, kind, label, steps, progress, queued_at=self.clock(), keep_records=keep_records, **spec)
             self._waiting.append(job)
         self._dispatch()
         return job
+
+    def submit_spec(self, owner: str, spec, label: str, store=None, keep_records: bool = True) -> Job:
+        """Queues a job spec (``core.work.specs``): the worker consumes ``spec.run(store, job.stop_requested)``
+        (``core.work.runner.run``; core.jobs imports nothing of core.work, so the packages form no cycle), so
+        Stop reaches the runner, which ends after its current step (or finishes its phase) by itself."""
+        return self.submit(owner, spec.kind, label, None, spec.fraction, keep_records, spec=spec, store=store)
 
     def active(self, owner: str) -> Job | None:
         with self._lock:
@@ -221,7 +234,7 @@ class Scheduler:
             name_os_thread(f"job-{job.kind}")
         state = DONE
         try:
-            iterator = iter(job.steps())
+            iterator = iter(job.steps() if job.spec is None else job.spec.run(job.store, lambda: job.stop_requested))
             for record in iterator:
                 if job.keep_records:
                     job.records.append(record)
@@ -229,6 +242,8 @@ class Scheduler:
                     job.records[:] = [record]
                 if job.stop_requested:
                     state = STOPPED
+                    if job.spec is not None:  # the runner polls the flag and ends (its last record kept)
+                        continue
                     close = getattr(iterator, "close", None)
                     if close is not None:
                         close()
@@ -245,7 +260,7 @@ class Scheduler:
 
     def _end(self, job: Job, state: str) -> None:
         job.state, job.finished_at = state, self.clock()
-        job.steps = None  # the closure may hold models and photos; the records are what the owner keeps
+        job.steps = job.store = None  # the closure may hold models and photos; the records are what the owner keeps
 
 
 def name_os_thread(name: str) -> None:

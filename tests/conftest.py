@@ -89,6 +89,18 @@ def no_real_network_unless_marked(request, monkeypatch):
         pytest.fail(f"{REAL_NETWORK} (it tried to build {', '.join(sorted(set(refused)))})", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def inline_jobs(monkeypatch):
+    """Jobs run inside the script run that starts them (AppTest cannot wait for worker threads): the app's
+    scheduler is a ``Scheduler(threaded=False)`` for the test. A real server (browser tests) keeps its threads."""
+    import ui.jobs
+    from core.jobs import Scheduler
+
+    schedulers = {}
+    monkeypatch.setattr(ui.jobs, "shared_scheduler",
+                        lambda slots, threaded=True: schedulers.setdefault(slots, Scheduler(slots, threaded=False)))
+
+
 @pytest.fixture
 def fake_backbones(monkeypatch):
     """The one way to fake the pretrained backbones: every load of the app and the command line builds a tiny
@@ -98,14 +110,6 @@ def fake_backbones(monkeypatch):
     use_mock_backbones(monkeypatch)
     yield
     clear_shared_caches()
-
-
-@pytest.fixture(autouse=True)
-def inline_jobs(request, monkeypatch):
-    """AppTest cannot wait for worker threads: jobs run inside the script run (a real server, started by
-    ``running_app`` for the browser tests, runs them in threads)."""
-    if not request.node.get_closest_marker("browser"):
-        monkeypatch.setenv("TRANSFER_LAB_INLINE_JOBS", "1")
 
 
 @pytest.fixture
@@ -169,11 +173,6 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def without_inline_jobs(environ) -> dict:
-    """A real server runs jobs in worker threads, whatever AppTest tests set before."""
-    return {k: v for k, v in environ.items() if k != "TRANSFER_LAB_INLINE_JOBS"}
-
-
 @contextlib.contextmanager
 def running_app(log_dir: Path, env: dict | None = None):
     """Runs ``streamlit run app.py`` on a free port (with extra environment) and yields its URL."""
@@ -181,7 +180,7 @@ def running_app(log_dir: Path, env: dict | None = None):
     log = open(log_dir / "server.log", "w")
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
-    environ = {**without_inline_jobs(os.environ), **(env or {})}
+    environ = {**os.environ, **(env or {})}
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=environ)
     url = f"http://127.0.0.1:{port}"
     try:

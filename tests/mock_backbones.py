@@ -3,8 +3,8 @@
 ``mock_backbone(name)`` is a few strided convolutions named like the spec's stages, an average pool under the
 spec's embedding layer name and 1000 logits, under a checksum of its own (so its embeddings never share a cache
 entry with the real network's). The ``fake_backbones`` fixture (tests/conftest.py) makes every load of the app and
-of the command line build these, and clears the process-wide caches before and after, so no other test ever sees
-a mock (or a real one here).
+of the command line build these, and clears the process-wide caches (``core.work.shared``) before and after, so no
+other test ever sees a mock (or a real one here).
 """
 
 from __future__ import annotations
@@ -55,19 +55,14 @@ def mock_availability() -> dict:
 
 
 def clear_shared_caches() -> None:
-    import ui.adversarial
-    import ui.common
-    import ui.ideal_cat
+    from core.work import shared
 
-    ui.common.cached_backbone.clear()
-    ui.adversarial.shared_attacker.clear()
+    shared.clear_all()
     # Per-session caches can only be cleared from inside a script run, and every AppTest run is one session.
     from streamlit.testing.v1 import AppTest
 
     clear = "import ui.feature_maps as f\nf.photo_features.clear()\nf.photo_gradcam.clear()"
     AppTest.from_string(clear, default_timeout=60).run()  # AppTest's default 3 s is too short on a busy machine
-    ui.ideal_cat.cached_visualiser.clear()
-    ui.ideal_cat.result_cache.clear()
 
 
 def use_mock_backbones(monkeypatch) -> None:
@@ -75,9 +70,10 @@ def use_mock_backbones(monkeypatch) -> None:
     import ui.common
     import ui.ideal_cat
     from core.models import backbones
+    from core.work import shared
 
     clear_shared_caches()
-    for module in (backbones, ui.common):
+    for module in (backbones, shared):
         monkeypatch.setattr(module, "load_backbone", lambda name="efficientnet_lite0": mock_backbone(name))
     monkeypatch.setattr(ui.common, "backbone_availability", mock_availability)
     monkeypatch.setattr(ui.ideal_cat, "backbone_availability", mock_availability)

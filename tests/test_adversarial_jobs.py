@@ -9,15 +9,18 @@ import time
 import numpy as np
 import pytest
 
-import ui.adversarial
+import core.work.adversarial
 import ui.adversarial_attack
 import ui.adversarial_checks
 from core.attack.attack import AttackConfig, Attacker
 from core.jobs import DONE, STOPPED, Scheduler
+from core.work import shared
+from core.work.specs import SweepJob
+from core.work.store import LocalStore, put_array
 from tests.conftest import make_tiny_model, open_page
 from tests.mock_backbones import mock_backbone
 from ui.adversarial import Target
-from ui.adversarial_checks import sweep_from_job, sweep_steps
+from ui.adversarial_checks import sweep_from_job
 from ui.state import TrainedModel
 
 PAGE = "app_pages/adversarial_dog.py"
@@ -31,15 +34,21 @@ def mock_attackers() -> dict:
 
 
 @pytest.fixture
-def mock_networks(monkeypatch, mock_attackers):
-    """The page attacks the mock networks; the other network available offline is the second mock."""
-    def shared(name):
-        return mock_attackers[name]
+def shared_mocks(mock_attackers):
+    """The process-wide attackers (core.work.shared) are the mocks for this test, and forgotten after it."""
+    shared.clear_all()
+    for name, attacker in mock_attackers.items():
+        shared.attackers.put(name, attacker)
+    yield mock_attackers
+    shared.clear_all()
 
-    monkeypatch.setattr(ui.adversarial, "shared_attacker", shared)
+
+@pytest.fixture
+def mock_networks(monkeypatch, shared_mocks):
+    """The page attacks the mock networks; the other network available offline is the second mock."""
     monkeypatch.setattr(ui.adversarial_checks, "other_available_backbones",
-                        lambda current: [n for n in mock_attackers if n != current])
-    return mock_attackers
+                        lambda current: [n for n in shared_mocks if n != current])
+    return shared_mocks
 
 
 def _attacked(eps: int = 4):
@@ -67,10 +76,10 @@ def test_the_attack_runs_as_a_job_and_leaves_a_measured_result_with_its_survival
 def test_a_survival_slider_reruns_neither_the_attack_nor_its_measurement(mock_networks, monkeypatch):
     at = _attacked()
     calls = []
-    for name in ("attack", "measure"):
-        original = getattr(ui.adversarial_attack, name)
-        monkeypatch.setattr(ui.adversarial_attack, name, lambda *a, _o=original, _n=name, **k: calls.append(_n)
-                            or _o(*a, **k))
+    for module, name in ((core.work.adversarial, "attack"), (core.work.adversarial, "measure"),
+                         (ui.adversarial_attack, "measure")):
+        original = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _o=original, _n=name, **k: calls.append(_n) or _o(*a, **k))
     at.slider(key="adv_jpeg").set_value(30).run()
     assert not at.exception
     assert calls == []
@@ -112,44 +121,53 @@ def test_classroom_limits_are_the_ranges_of_steps_and_sweep_photos(mock_networks
     assert at.slider(key="adv_sweep_limit").max == 3
 
 
-def test_stop_during_a_sweep_keeps_the_points_measured_so_far(mock_attackers):
-    attacker = mock_attackers["efficientnet_lite0"]
-    images = [np.random.default_rng(i).integers(0, 256, (32, 32, 3), dtype=np.uint8) for i in range(3)]
-    config = AttackConfig(eps=2, steps=2, target=(284,))
-    steps = sweep_steps(attacker, images, [0, 2, 4], config, Target(), None, len(images))
-    first_point, go_on = threading.Event(), threading.Event()
+def _sweep_job(store, images, eps, config) -> SweepJob:
+    return SweepJob("efficientnet_lite0", tuple(put_array(store, image) for image in images), tuple(eps), config)
 
-    def paused():  # holds the sweep after its first point until the learner has pressed Stop
-        for i, record in enumerate(steps()):
-            yield record
+
+def test_stop_during_a_sweep_keeps_the_points_measured_so_far(shared_mocks, tmp_path):
+    store = LocalStore(tmp_path)
+    images = [np.random.default_rng(i).integers(0, 256, (32, 32, 3), dtype=np.uint8) for i in range(3)]
+    job_spec = _sweep_job(store, images, [0, 2, 4], AttackConfig(eps=2, steps=2, target=(284,)))
+    first_point, go_on = threading.Event(), threading.Event()
+    original = core.work.adversarial.epsilon_sweep
+
+    def paused(*args, **kwargs):  # holds the sweep after its first point until the learner has pressed Stop
+        for i, point in enumerate(original(*args, **kwargs)):
+            yield point
             if i == 0:
                 first_point.set()
                 go_on.wait(30)
 
-    scheduler = Scheduler(slots=1, threaded=True)
-    job = scheduler.submit("learner", "sweep", "Epsilon sweep", paused, keep_records=False)
-    assert first_point.wait(60)
-    job.stop()
-    go_on.set()
-    deadline = time.monotonic() + 60
-    while not job.finished and time.monotonic() < deadline:
-        time.sleep(0.05)
+    core.work.adversarial.epsilon_sweep = paused
+    try:
+        scheduler = Scheduler(slots=1, threaded=True)
+        job = scheduler.submit_spec("learner", job_spec, "Epsilon sweep", store, keep_records=False)
+        assert first_point.wait(60)
+        job.stop()
+        go_on.set()
+        deadline = time.monotonic() + 60
+        while not job.finished and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        core.work.adversarial.epsilon_sweep = original
     assert job.state == STOPPED
-    sweep = sweep_from_job(job)
+    sweep = sweep_from_job(job, (Target(), None))
     # Stop ends the job after the step it was in (epsilon 0's second batch): that point stays, complete over
     # the 3 photos; epsilons 2 and 4 are never measured
     assert sweep.stopped and sweep.curve == {0: (sweep.curve[0][0], 3)}
     assert sweep.photos == 3
 
 
-def test_a_sweep_left_to_finish_has_every_point(mock_attackers):
-    attacker = mock_attackers["efficientnet_lite0"]
-    images = [np.full((32, 32, 3), 100, np.uint8)] * 2
-    steps = sweep_steps(attacker, images, [4, 0], AttackConfig(eps=2, steps=1, target=()), Target(classes=()), None, 2)
-    job = Scheduler(slots=1, threaded=False).submit("learner", "sweep", "Epsilon sweep", steps, keep_records=False)
+def test_a_sweep_left_to_finish_has_every_point(shared_mocks, tmp_path):
+    store = LocalStore(tmp_path)
+    job_spec = _sweep_job(store, [np.full((32, 32, 3), 100, np.uint8)] * 2, [4, 0],
+                          AttackConfig(eps=2, steps=1, target=()))
+    job = Scheduler(slots=1, threaded=False).submit_spec("learner", job_spec, "Epsilon sweep", store,
+                                                         keep_records=False)
     assert job.state == DONE
-    sweep = sweep_from_job(job)
-    assert not sweep.stopped and sorted(sweep.curve) == [0, 4] and job.last["done"] == 1.0
+    sweep = sweep_from_job(job, (Target(classes=()), None))
+    assert not sweep.stopped and sorted(sweep.curve) == [0, 4] and job.last.fraction == 1.0
 
 
 def test_the_learners_own_classifier_is_attacked_with_its_class_names_as_typed(mock_networks):

@@ -12,9 +12,9 @@ import pytest
 from rq import Queue, SimpleWorker
 
 from core.cluster import QUEUE_NAME
-from core.cluster import worker as cluster_worker
 from core.cluster.queue import RedisScheduler, key
 from core.jobs import CANCELLED, DONE, FAILED, RUNNING, STOPPED, WAITING, Busy
+from core.work import worker as cluster_worker
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,12 @@ from tests.i18n_text import chinese_left, english_left, rendered_texts
 
 mock_attackers = test_adversarial_jobs.mock_attackers  # the mock networks' fixtures, shared with the page tests
 mock_networks = test_adversarial_jobs.mock_networks
+shared_mocks = test_adversarial_jobs.shared_mocks
 
 PAGE = "app_pages/adversarial_dog.py"
 
 
 def _open(lang: str, monkeypatch) -> AppTest:
-    monkeypatch.setenv("TRANSFER_LAB_INLINE_JOBS", "1")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.query_params["lang"] = lang
     return at.switch_page(PAGE).run()

@@ -106,20 +106,3 @@ def test_browser_run_updates_the_image_and_shows_the_second_opinion(page, capped
     assert {"step 8/24", "step 16/24"} & set(seen), seen  # at least one live frame (a busy machine may skip one)
     expect(page.get_by_role("button", name="Download PNG")).to_be_visible()
     expect(page.get_by_text("This session's gallery")).to_be_visible()
-
-
-def test_a_result_reused_from_the_shared_cache_is_the_sessions_own_copy():
-    import numpy as np
-
-    from core.visualise.optimise import mode_config
-    from ui.ideal_cat import Result, Target, remember, reused
-
-    made = Result(Target((284,)), mode_config("naive", classes=(284,), steps=16), "efficientnet_lite0",
-                  np.zeros((4, 4, 3), np.uint8), curve=[(16, 0.9)])
-    cache = {}
-    remember(cache, "key", made)
-    mine, theirs = reused(cache["key"], Target((284,))), reused(cache["key"], Target((284,)))
-    mine.stopped, mine.opinions = True, [{"backbone": "x"}]
-    mine.curve.append((17, 1.0))
-    assert not theirs.stopped and theirs.opinions is None and theirs.curve == [(16, 0.9)]
-    assert cache["key"].curve == [(16, 0.9)]

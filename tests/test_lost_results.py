@@ -14,9 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import core.jobs
+import ui.jobs
 from core.visualise.optimise import Visualiser
 from tests.conftest import open_page
-from ui.jobs import INLINE
 
 PAGE = "app_pages/ideal_cat.py"
 
@@ -25,16 +25,13 @@ PAGE = "app_pages/ideal_cat.py"
 def jobs_end_before_the_first_poll(monkeypatch, fake_backbones):
     """Threaded jobs (not the AppTest inline mode) whose worker runs to the end before ``submit`` returns, on the
     fake backbones."""
+    monkeypatch.setattr(ui.jobs, "shared_scheduler", core.jobs.shared_scheduler)  # a real server's scheduler
     monkeypatch.setattr(core.jobs.Scheduler, "_start", lambda self, job: self._run(job))
-    yield
-    monkeypatch.delenv(INLINE, raising=False)
 
 
 def _ideal_page(monkeypatch) -> AppTest:
     monkeypatch.setenv("TRANSFER_LAB_STEP_CAP", "2")
-    at = open_page(PAGE)
-    monkeypatch.setenv(INLINE, "0")  # the tests' inline jobs (conftest's inline_jobs) off: a real server has none
-    return at
+    return open_page(PAGE)
 
 
 def test_a_cached_ideal_image_is_shown_at_once(monkeypatch, jobs_end_before_the_first_poll):
@@ -79,7 +76,7 @@ job_ui("demo")
 
 
 def test_a_job_cancelled_before_the_first_poll_is_shown_at_once(monkeypatch):
-    monkeypatch.delenv(INLINE, raising=False)
+    monkeypatch.setattr(ui.jobs, "shared_scheduler", core.jobs.shared_scheduler)  # a real server's scheduler
     release = threading.Event()
     scheduler = core.jobs.shared_scheduler(1, threaded=True)
     other = scheduler.submit("another learner", "demo", "Their job", lambda: iter([release.wait(30)]))

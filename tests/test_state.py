@@ -37,7 +37,7 @@ def _texts(at: AppTest) -> list[str]:
 
 
 def test_trained_model_state_across_reruns():
-    at = AppTest.from_function(_script).run()
+    at = AppTest.from_function(_script, default_timeout=60).run()  # the default 3 s is too short on a busy machine
     assert _texts(at) == ["loses=True", "cached=['made', 0]", "runs=1"]
     at.run()
     assert "after download loses=False same=True" in _texts(at)

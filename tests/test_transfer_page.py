@@ -159,7 +159,9 @@ def test_own_classes_train_try_fine_tune_and_export(shared_data):
     assert {"Try it", "Take it with you"} <= {h.value for h in at.header}
     # The learner's photos stay in the session: embeddings in its memory, nothing in the shared disk cache.
     # Augmented views are on by default: four views of each of the 12 photos, each view in its own memory cache.
-    assert [len(c) for c in _state(at).private_caches.values()] == [12] * 4
+    from core.work import shared
+
+    assert [len(c) for c in shared.private_embeddings.values()] == [12] * 4
     assert any("training (× 4 views)" in c.value for c in at.caption)
     assert sorted(cache_dir("embeddings").rglob("*.npz")) == shards_before
     at.radio(key="tt_try_source").set_value("Sample photo").run()

@@ -141,20 +141,16 @@ def test_neither_the_page_nor_the_cli_runs_the_pipelines_parts_itself():
             word.strip("(,") for word in text.split()), path
 
 
-def test_stop_in_the_job_runner_keeps_the_best_epoch_so_far(folder, tmp_path):
-    """The page's job: the runner closes the steps after Stop; the run still ends assembled, best epoch kept."""
+def test_stop_in_the_job_runner_keeps_the_best_epoch_so_far(folder, fake_backbones):
+    """The page's job: Stop reaches the pipeline through the runner; the run still ends assembled, best epoch kept."""
     import time
 
     from core.jobs import STOPPED, Scheduler
-    from ui.transfer_training import kept_steps
+    from core.transfer.pipeline import DataSettings
+    from core.work.specs import TrainJob
 
-    dataset, results = load_folder(folder, "folders"), {}
-
-    def make(should_stop):
-        return train_steps(dataset, mock_backbone(), TrainingSettings(head=HeadSettings(epochs=500)),
-                           lambda e: EmbeddingCache(e.key, tmp_path), should_stop)
-
-    job = Scheduler(slots=1, threaded=True).submit("learner", "training", "Training", kept_steps(make, results, "t"))
+    job_spec = TrainJob("efficientnet_lite0", DataSettings("folder", str(folder)), HeadSettings(epochs=500))
+    job = Scheduler(slots=1, threaded=True).submit_spec("learner", job_spec, "Training")
     deadline = time.monotonic() + 120
     while not any(isinstance(r, Epoch) and r.epoch >= 3 for r in job.records) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -162,7 +158,7 @@ def test_stop_in_the_job_runner_keeps_the_best_epoch_so_far(folder, tmp_path):
     while not job.finished and time.monotonic() < deadline:
         time.sleep(0.05)
     assert job.state == STOPPED
-    final = results["t"]
+    final = job.last
     assert isinstance(final, Assembled) and final.report.stopped_by == "stop button"
     history = final.report.history["val_loss"]
     assert 3 <= len(history) < 500 and history[final.report.best_epoch - 1] == min(history)

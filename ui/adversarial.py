@@ -14,11 +14,14 @@ import numpy as np
 import streamlit as st
 
 from core.attack.attack import Attacker
-from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
+from core.data.images import IMAGE_SUFFIXES, ImageInputError, load_image_file
 from core.data.safe_paths import stays_inside
 from core.models.backbones import get_spec
 from core.models.class_names import class_name
-from ui.common import Photo, backbone_availability, cached_backbone
+from core.work import shared
+from core.work.adversarial import prepared
+from core.work.store import default_store
+from ui.common import Photo, backbone_availability, stored_model
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
 from ui.state import TrainedModel
@@ -36,32 +39,21 @@ class Target:
     group: str = ""  # "any_cat": the classes are the ImageNet cats
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
-def shared_attacker(name: str) -> Attacker:
-    """One attacker per backbone and process, its gradient traced once; read-only, shared by sessions."""
-    return Attacker.for_backbone(cached_backbone(name)).warm_up()
-
-
 def imagenet_attacker(name: str) -> Attacker:
-    """The attacker of an ImageNet backbone, with a spinner the first time."""
+    """The attacker of an ImageNet backbone (``core.work.shared.attackers``), with a spinner the first time."""
     with st.spinner(t("adversarial.preparing", network=get_spec(name).display_name)):
-        return shared_attacker(name)
+        return shared.attackers(name)
 
 
 def trained_attacker(trained: TrainedModel) -> Attacker:
-    """An attacker of the learner's own classifier, made once per model (it goes when the model is replaced)."""
-    def make() -> Attacker:
-        with st.spinner(t("adversarial.preparing_own")):
-            return Attacker(trained.model, "probabilities", trained.classes, name="your classifier").warm_up()
-    return trained.cached("adversarial_attacker", make)
+    """The attacker of the learner's own classifier, shared by its store key (the jobs use the same one)."""
+    with st.spinner(t("adversarial.preparing_own")):
+        return shared.attacker_for(default_store(), trained.backbone or "", stored_model(trained))
 
 
 def prepare_for(attacker: Attacker, backbone_name: str | None, image: np.ndarray) -> np.ndarray:
-    """The photo as the attacked network sees it: centre crop and resize to its input size (a loaded classifier
-    whose backbone is unknown gets the usual ImageNet crop)."""
-    if backbone_name is None:
-        return center_crop_resize(image, attacker.input_size)
-    return center_crop_resize(image, attacker.input_size, get_spec(backbone_name).crop_fraction)
+    """The photo as the attacked network sees it (core's ``prepared``: the jobs crop the same way)."""
+    return prepared(attacker, backbone_name or "", image)
 
 
 def other_available_backbones(current: str) -> list[str]:

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from core.attack.attack import TARGET_GROUPS, AttackConfig, Attacker, amplification_factor, amplify, attack, measure
+from core.attack.attack import TARGET_GROUPS, AttackConfig, Attacker, amplification_factor, amplify, measure
 from core.data.images import to_png_bytes
 from core.jobs import STOPPED
 from core.models.backbones import get_spec
 from core.models.class_names import search_classes
+from core.work.specs import AttackJob
+from core.work.store import default_store, put_array
 from ui.adversarial import (
     SIAMESE,
     Target,
@@ -26,11 +26,11 @@ from ui.adversarial import (
     trained_attacker,
 )
 from ui.adversarial_charts import top5_chart
-from ui.common import DOG_SAMPLE, photo_input_ui, selected_backbone
+from ui.common import DOG_SAMPLE, photo_input_ui, selected_backbone, stored_model
 from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import current_language, t
-from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.jobs import job_ui, start_spec, take_finished
 from ui.settings import widget_max
 from ui.state import AttackResult, TrainedModel, adversarial
 from ui.text import plain
@@ -46,6 +46,7 @@ class Victim:
     backbone: str | None
     name: str
     labels: tuple[str, ...] | None
+    model: str = ""  # the learner's classifier's store key; "" for an ImageNet backbone
 
 
 def choose_photo():
@@ -136,7 +137,8 @@ def choose_settings(target: Target) -> AttackConfig | None:
 def victim_for(target: Target, trained: TrainedModel | None) -> Victim:
     """The network under attack: the sidebar's ImageNet backbone, or the learner's own classifier."""
     if target.kind == "trained":
-        return Victim(trained_attacker(trained), trained.backbone, t("adversarial.your_classifier"), trained.classes)
+        return Victim(trained_attacker(trained), trained.backbone, t("adversarial.your_classifier"), trained.classes,
+                      stored_model(trained))
     name = selected_backbone()
     return Victim(imagenet_attacker(name), name, get_spec(name).display_name, None)
 
@@ -152,26 +154,19 @@ def clean_prediction(victim: Victim, photo, clean: np.ndarray):
 
 
 @dataclass(frozen=True, eq=False)
-class AttackJob:
-    """What a running attack needs to become an ``AttackResult`` when it ends, whatever the widgets say then."""
+class Pending:
+    """What a running attack was started for, to make its ``AttackResult`` whatever the widgets say then."""
 
     key: tuple
     victim: Victim
     target: Target
     config: AttackConfig
     photo: str
-    clean: np.ndarray
 
 
-def attack_steps(job: AttackJob):
-    """The job: one record per step (the current image), then the best step measured once."""
-    def steps():
-        started = time.perf_counter()
-        for record in attack(job.victim.attacker, job.clean, job.config):
-            measured = measure(job.victim.attacker, job.clean, record.image, job.config.target) if record.final \
-                else None
-            yield {"job": job, "record": record, "seconds": time.perf_counter() - started, "measured": measured}
-    return steps
+def attack_job(victim: Victim, photo, config: AttackConfig) -> AttackJob:
+    """The job spec: the photo's pixels go to the store; the learner's classifier is named by its store key."""
+    return AttackJob(victim.backbone or "", put_array(default_store(), photo.image), config, victim.model)
 
 
 def attack_ui(photo, victim: Victim, target: Target, config: AttackConfig | None) -> tuple:
@@ -183,12 +178,10 @@ def attack_ui(photo, victim: Victim, target: Target, config: AttackConfig | None
     key = (photo.digest, config, target, victim.backbone)
     finish_attack()
     if st.button(t("adversarial.run"), type="primary", disabled=config is None, key="adv_run"):
-        job = AttackJob(key, victim, target, config, photo.name, clean)
+        adversarial().made_for[ATTACK_SLOT] = Pending(key, victim, target, config, photo.name)
         label = t("adversarial.job_attack", target=plain(target_label(target, victim.labels)))
-        if start_job(ATTACK_SLOT, "attack", label, attack_steps(job),
-                     progress=lambda r: r["record"].step / r["job"].config.num_steps, keep_records=False) \
-                and os.environ.get(INLINE) == "1":
-            finish_attack()
+        if start_spec(ATTACK_SLOT, attack_job(victim, photo, config), label, keep_records=False):
+            finish_attack()  # at once if it already ended (a test's inline scheduler); else on a later run
     job_ui(ATTACK_SLOT, live_ui)
     return key
 
@@ -198,28 +191,30 @@ def finish_attack() -> None:
     job = take_finished(ATTACK_SLOT)
     if job is None or job.last is None:
         return
-    last, spec = job.last, job.last["job"]
-    record = last["record"]
-    measured = last["measured"] or measure(spec.victim.attacker, spec.clean, record.image, spec.config.target)
+    last, made_for = job.last, adversarial().made_for.pop(ATTACK_SLOT)
+    record = last.step
     adversarial().result = AttackResult(
-        key=spec.key, target=spec.target, config=spec.config, backbone=spec.victim.backbone,
-        labels=spec.victim.labels, photo=spec.photo, clean=spec.clean, adversarial=np.asarray(record.image),
-        perturbation=record.perturbation, step=record.step, seconds=last["seconds"],
-        stopped=job.state == STOPPED and not record.final, measured=measured)
+        key=made_for.key, target=made_for.target, config=made_for.config, backbone=made_for.victim.backbone,
+        labels=made_for.victim.labels, photo=made_for.photo, clean=last.clean, adversarial=np.asarray(record.image),
+        perturbation=record.perturbation, step=record.step, seconds=last.seconds,
+        stopped=job.state == STOPPED and not record.final, measured=last.measured, model=made_for.victim.model,
+        spec=job.spec)
 
 
 def live_ui(job) -> None:
     """The running attack's current image, its change and its top class."""
-    record, spec = job.last["record"], job.last["job"]
-    factor = amplification_factor(spec.config.eps)
+    record, made_for = job.last.step, adversarial().made_for.get(ATTACK_SLOT)
+    if made_for is None:
+        return
+    factor = amplification_factor(made_for.config.eps)
     cols = st.columns(3)
-    cols[0].image(spec.clean, caption=t("adversarial.caption_original"), width="stretch")
+    cols[0].image(job.last.clean, caption=t("adversarial.caption_original"), width="stretch")
     cols[1].image(record.image, width="stretch", caption=t("adversarial.caption_live", label=plain(class_label(
-        record.top[0].index, spec.victim.labels)), prob=record.top[0].prob))
+        record.top[0].index, made_for.victim.labels)), prob=record.top[0].prob))
     cols[2].image(amplify(record.perturbation, factor), width="stretch",
                   caption=t("adversarial.caption_change_live", factor=factor))
-    st.markdown(t("adversarial.live_step", step=record.step, steps=spec.config.num_steps,
-                  target=target_label(spec.target, spec.victim.labels), target_prob=record.target_prob,
+    st.markdown(t("adversarial.live_step", step=record.step, steps=job.last.total_steps,
+                  target=target_label(made_for.target, made_for.victim.labels), target_prob=record.target_prob,
                   linf=record.linf, l2=record.l2))
 
 

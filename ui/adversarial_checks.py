@@ -6,58 +6,41 @@ so nothing here re-runs the attack or its measurement.
 
 from __future__ import annotations
 
-import os
-
 import streamlit as st
 
 from core.attack.attack import AttackConfig
-from core.attack.survival import SurvivalSettings, survival
-from core.attack.sweep import epsilon_sweep
-from core.attack.transferability import transfer
+from core.attack.survival import SurvivalSettings
 from core.jobs import STOPPED
 from core.models.backbones import get_spec
+from core.work.specs import SurvivalJob, SweepJob, TransferCheckJob
+from core.work.store import default_store, put_array
 from ui.adversarial import (
     Target,
     folder_images,
-    imagenet_attacker,
     other_available_backbones,
-    prepare_for,
     read_photo,
     target_label,
-    trained_attacker,
 )
 from ui.adversarial_charts import survival_table, sweep_figure, transfer_table
-from ui.common import photo_input_ui
+from ui.common import photo_input_ui, stored_model
 from ui.folders import folder_ui
 from ui.i18n import t
-from ui.jobs import INLINE, job_of, job_ui, start_job, take_finished
+from ui.jobs import job_of, job_ui, start_spec, take_finished
 from ui.settings import widget_max
 from ui.state import AttackResult, SweepResult, TrainedModel, adversarial
 
 SURVIVAL_SLOT, TRANSFER_SLOT, SWEEP_SLOT = "adv_survival", "adv_transfer", "adv_sweep"
-SURVIVAL_IDS = ("none", "jpeg", "resize", "blur")  # the order of core's survival rows
 
 
-def _inline() -> bool:
-    return os.environ.get(INLINE) == "1"
-
-
-def result_attacker(result: AttackResult, trained: TrainedModel | None):
-    """The attacker that made the result, or None (with a line) when the learner's classifier is gone."""
+def victim_model(result: AttackResult, trained: TrainedModel | None) -> str | None:
+    """The store key of the classifier the result was made on ("" for ImageNet), or None (with a line) when
+    the learner's classifier is gone."""
     if result.target.kind != "trained":
-        return imagenet_attacker(result.backbone)
+        return ""
     if trained is None or trained.classes != result.labels:
         st.warning(t("adversarial.own_gone"))
         return None
-    return trained_attacker(trained)
-
-
-def survival_rows(attacker, result: AttackResult, settings: SurvivalSettings) -> list[dict]:
-    """Core's survival rows with an id and the strength of each check, for the translated table."""
-    clean_top = result.measured["before"][0].index
-    values = (None, settings.jpeg_quality, settings.resize_scale, settings.blur_radius)
-    rows = survival(attacker, result.adversarial, clean_top, result.config.target, settings)
-    return [{**row, "check_id": check, "value": value} for row, check, value in zip(rows, SURVIVAL_IDS, values)]
+    return result.model or stored_model(trained)
 
 
 @st.fragment
@@ -73,11 +56,13 @@ def survival_ui(trained: TrainedModel | None) -> None:
     settings = SurvivalSettings(quality, scale, radius)
     finish_survival()
     if settings not in result.survival and job_of(SURVIVAL_SLOT) is None:
-        attacker = result_attacker(result, trained)
-        if attacker is not None and start_job(
-                SURVIVAL_SLOT, "survival", t("adversarial.job_survival"),
-                lambda: iter([(result, settings, survival_rows(attacker, result, settings))])) and _inline():
-            finish_survival()
+        model = victim_model(result, trained)
+        if model is not None:
+            job = SurvivalJob(result.backbone or "", put_array(default_store(), result.adversarial),
+                              result.measured["before"][0].index, result.config.target, settings, model)
+            adversarial().made_for[SURVIVAL_SLOT] = result
+            if start_spec(SURVIVAL_SLOT, job, t("adversarial.job_survival")):
+                finish_survival()
     job_ui(SURVIVAL_SLOT)
     rows = result.survival.get(settings)
     if rows:
@@ -87,19 +72,9 @@ def survival_ui(trained: TrainedModel | None) -> None:
 
 def finish_survival() -> None:
     job = take_finished(SURVIVAL_SLOT)
-    if job is not None and job.last is not None:
-        made_for, settings, rows = job.last
-        made_for.survival[settings] = rows
-
-
-def transfer_steps(result: AttackResult, others: list):
-    """The job: each other network in turn, yielding the rows so far (a Stop keeps them)."""
-    def steps():
-        rows = []
-        for other in others:
-            rows += transfer([other], result.clean, result.adversarial, result.config.target)
-            yield {"result": result, "rows": list(rows), "done": len(rows) / len(others)}
-    return steps
+    made_for = adversarial().made_for.pop(SURVIVAL_SLOT, None) if job is not None else None
+    if job is not None and job.last is not None and made_for is not None:
+        made_for.survival[job.spec.settings] = list(job.last.rows)
 
 
 @st.fragment
@@ -115,10 +90,12 @@ def transfer_ui() -> None:
     st.caption(t("adversarial.transfer_caption", networks=names or t("adversarial.none")))
     finish_transfer()
     if others and st.button(t("adversarial.transfer_run"), key="adv_transfer_run"):
-        # networks are loaded here, in the script run: Streamlit's resource cache is not for worker threads
-        attackers = [imagenet_attacker(name) for name in others]
-        if start_job(TRANSFER_SLOT, "transfer", t("adversarial.job_transfer"), transfer_steps(result, attackers),
-                     progress=lambda r: r["done"], keep_records=False) and _inline():
+        # the other networks load inside the job, once per process (core.work.shared), while the page stays live
+        store = default_store()
+        job = TransferCheckJob(tuple(others), put_array(store, result.clean), put_array(store, result.adversarial),
+                               result.config.target)
+        adversarial().made_for[TRANSFER_SLOT] = result
+        if start_spec(TRANSFER_SLOT, job, t("adversarial.job_transfer"), keep_records=False):
             finish_transfer()
     job_ui(TRANSFER_SLOT)
     if result.transfer:
@@ -129,35 +106,24 @@ def transfer_ui() -> None:
 def finish_transfer() -> None:
     """The rows reached (all, or those before a Stop) join the result they were made for."""
     job = take_finished(TRANSFER_SLOT)
-    if job is not None and job.last is not None:
-        job.last["result"].transfer = job.last["rows"]
+    made_for = adversarial().made_for.pop(TRANSFER_SLOT, None) if job is not None else None
+    if job is not None and job.last is not None and made_for is not None:
+        made_for.transfer = list(job.last.rows)
 
 
-def sweep_steps(attacker, images, eps_values, config: AttackConfig, target: Target, labels, total_photos: int):
-    """The job: the success curve after each batch, as a ``SweepResult`` so far (a Stop keeps it)."""
-    def steps():
-        curve, total = {}, len(images) * len(eps_values)
-        finished = 0
-        # batches of 2: a Stop or a new point comes every few seconds, not after 4 photos' worth of steps
-        for point in epsilon_sweep(attacker, images, sorted(eps_values), config, batch_size=2):
-            curve[point.eps] = (point.successes, point.done)
-            yield {"sweep": SweepResult(dict(curve), config.method, target, labels, total_photos),
-                   "done": (finished + point.done) / total}
-            finished += point.total if point.done == point.total else 0
-    return steps
-
-
-def sweep_from_job(job) -> SweepResult | None:
-    """The sweep a finished job reached; marked stopped when the learner pressed Stop."""
+def sweep_from_job(job, made_for: tuple) -> SweepResult | None:
+    """The sweep a finished job reached (``made_for``: its target and class names); stopped if Stop was pressed."""
     if job is None or job.last is None:
         return None
-    sweep = job.last["sweep"]
-    sweep.stopped = job.state == STOPPED
-    return sweep
+    target, labels = made_for
+    return SweepResult(job.last.curve, job.spec.config.method, target, labels, job.last.photos,
+                       stopped=job.state == STOPPED)
 
 
 def finish_sweep() -> None:
-    sweep = sweep_from_job(take_finished(SWEEP_SLOT))
+    job = take_finished(SWEEP_SLOT)
+    made_for = adversarial().made_for.pop(SWEEP_SLOT, None) if job is not None else None
+    sweep = sweep_from_job(job, made_for) if made_for is not None else None
     if sweep is not None:
         adversarial().sweep = sweep
 
@@ -174,9 +140,11 @@ def sweep_photos(folder, uploads: list, limit: int) -> list:
 
 
 def _sweep_live(job) -> None:
-    sweep = job.last["sweep"]
-    st.plotly_chart(sweep_figure(sweep.curve, sweep.method, target_label(sweep.target, sweep.labels), sweep.photos),
-                    width="stretch", key="adv_sweep_live")
+    target, labels = adversarial().made_for.get(SWEEP_SLOT, (None, None))
+    if target is None:
+        return
+    st.plotly_chart(sweep_figure(job.last.curve, job.spec.config.method, target_label(target, labels),
+                                 job.last.photos), width="stretch", key="adv_sweep_live")
 
 
 @st.fragment
@@ -195,10 +163,11 @@ def sweep_ui(victim, config: AttackConfig | None, target: Target) -> None:
     if st.button(t("adversarial.sweep_run"), key="adv_sweep_run", disabled=not eps_values or config is None):
         photos = sweep_photos(folder, uploads, min(limit, most))
         if photos:
-            images = [prepare_for(victim.attacker, victim.backbone, p.image) for p in photos]
-            steps = sweep_steps(victim.attacker, images, eps_values, config, target, victim.labels, len(images))
-            if start_job(SWEEP_SLOT, "sweep", t("adversarial.job_sweep"), steps, progress=lambda r: r["done"],
-                         keep_records=False) and _inline():
+            store = default_store()
+            job = SweepJob(victim.backbone or "", tuple(put_array(store, p.image) for p in photos),
+                           tuple(eps_values), config, victim.model)
+            adversarial().made_for[SWEEP_SLOT] = (target, victim.labels)
+            if start_spec(SWEEP_SLOT, job, t("adversarial.job_sweep"), keep_records=False):
                 finish_sweep()
         else:
             st.warning(t("adversarial.sweep_no_photos"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -20,8 +19,9 @@ from core.models.backbones import (
     download_keras_weights,
     get_spec,
     list_backbones,
-    load_backbone,
 )
+from core.work import shared
+from core.work.store import default_store
 from ui.charts import top_k_chart  # noqa: F401  re-exported: other pages import it from here
 from ui.errors import problem_text
 from ui.i18n import t
@@ -45,15 +45,16 @@ class Photo:
     original_size: tuple[int, int] | None = None  # (width, height) before ``shrink``; None: not shrunk
 
 
-@st.cache_resource(show_spinner=False, max_entries=6)
 def cached_backbone(name: str):
-    """Loads a backbone once per process; every session shares it, read-only. Room for all six backbones, so
-    the second-opinion table does not evict and reload the one a page is using."""
-    backbone = load_backbone(name)
-    # A backbone lives as long as the server: move its ~400k objects out of the cyclic collector's reach, so
-    # a full collection (0.2 s with one backbone, more under load, holding the GIL) does not stall everyone.
-    gc.freeze()
-    return backbone
+    """A backbone loaded once per process and shared, read-only, by every session and job
+    (``core.work.shared.backbones``: outside Streamlit's cache, so the job runner uses the same one)."""
+    return shared.backbones(name)
+
+
+def stored_model(model) -> str:
+    """The store key of the session's classifier (``ui.state.TrainedModel``), saved to the store once per model;
+    jobs name the model by it (``core.work.specs``)."""
+    return model.cached("store_key", lambda: shared.store_model(default_store(), model.model, model.classes))
 
 
 @st.cache_data(show_spinner=False)

@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-import os
+from dataclasses import replace
 
 import numpy as np
 import streamlit as st
 
 from core.jobs import STOPPED
-from core.models import backbones
+from core.transfer.export import keras_bytes
 from core.transfer.finetune import FineTuneSettings, estimate_seconds, resolve_precision
-from core.transfer.pipeline import Assembled, Epoch, fine_tune_steps
+from core.transfer.pipeline import Assembled
+from core.work.specs import FineTuneJob
+from core.work.store import default_store
+from core.work.training import remember_run
 from ui.i18n import t
-from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.jobs import job_ui, start_spec, take_finished
 from ui.settings import widget_max
 from ui.state import TrainedModel, TransferRun, set_trained, transfer_page
 from ui.transfer_results import history_of, phases_figure
-from ui.transfer_training import kept_steps
 
 SLOT = "fine_tune"
 
@@ -69,18 +71,15 @@ def _duration(seconds: float) -> str:
 
 def start_fine_tune(run: TransferRun, settings: FineTuneSettings) -> None:
     """Queues fine-tuning of a copy of the run's model on a backbone of its own, loaded inside the job."""
-    page = transfer_page()
-    page.results.pop(SLOT, None)
-
-    def make(should_stop):
-        # A backbone of this job's own, never the shared one: its weights are about to change.
-        embedding = backbones.load_backbone(run.report.backbone).embedding_model()
-        yield from fine_tune_steps(run.report, embedding, settings, should_stop)
-
-    if start_job(SLOT, "fine-tune", t("transfer.ft_job_label", number=run.number), kept_steps(make, page.results, SLOT),
-                 progress=lambda r: r.epoch / r.epochs if isinstance(r, Epoch) else 0.0) \
-            and os.environ.get(INLINE) == "1":
-        finish_fine_tune()
+    classes = list(run.classes)
+    head = run.report.head
+    key = run.spec and default_store().put(keras_bytes(head, classes))
+    if not key:  # a run without a spec (made before jobs were data) cannot be fine-tuned as a job
+        return
+    remember_run(key, run.report)  # this process continues the run as it is, no rebuilding
+    job = FineTuneJob(run.spec, settings, key)
+    if start_spec(SLOT, job, t("transfer.ft_job_label", number=run.number)):
+        finish_fine_tune()  # at once if it already ended (a test's inline scheduler); else on a later run
 
 
 def finish_fine_tune() -> None:
@@ -88,8 +87,7 @@ def finish_fine_tune() -> None:
     job = take_finished(SLOT)
     if job is None:
         return
-    page = transfer_page()
-    final = page.results.pop(SLOT, None)
+    page, final = transfer_page(), job.last
     if not isinstance(final, Assembled):
         if job.state == STOPPED:
             st.info(t("transfer.ft_stopped_none"), icon="⏹️")
@@ -98,6 +96,7 @@ def finish_fine_tune() -> None:
     if run is None:
         return
     run.report = final.report
+    run.spec = replace(job.spec.train, fine_tune=job.spec.settings)  # one spec trains and fine-tunes it again
     set_trained(TrainedModel(final.model, run.classes, final.report.backbone, run=f"{run.number} fine-tuned",
                              fine_tuned=True))
     if final.report.fine_tune.stopped_by == "stop button":

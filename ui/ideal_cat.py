@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import os
-import time
-from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -18,12 +15,14 @@ from core.models.backbones import get_spec
 from core.models.class_names import class_name, search_classes
 from core.models.imagenet import CAT_CLASSES, class_names
 from core.visualise.opinions import judge_model, second_opinion
-from core.visualise.optimise import IdealConfig, Visualiser, mode_config
+from core.visualise.optimise import IdealConfig, mode_config
+from core.work.ideal import IdealImage
+from core.work.specs import IdealJob
 from ui.charts import losses_chart, probability_chart
-from ui.common import backbone_availability, cached_backbone, get_backbone, selected_backbone
+from ui.common import backbone_availability, get_backbone, selected_backbone, stored_model
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, numbered_class, t
-from ui.jobs import INLINE, job_of, job_ui, light_work, start_job, take_finished
+from ui.jobs import job_of, job_ui, light_work, start_spec, take_finished
 from ui.settings import lab_settings
 from ui.state import ideal_page, trained
 from ui.text import plain
@@ -73,19 +72,7 @@ class Result:
     seconds: float = 0.0
     stopped: bool = False
     opinions: list | None = None
-
-
-@st.cache_resource(show_spinner=False, max_entries=6)
-def cached_visualiser(backbone_name: str) -> Visualiser:
-    """One visualiser (and its compiled steps) per backbone, shared by every session."""
-    backbone = cached_backbone(backbone_name)
-    return Visualiser(backbone.model, name=backbone.spec.display_name)
-
-
-@st.cache_resource(show_spinner=False)
-def result_cache() -> OrderedDict:
-    """Finished ImageNet runs by (backbone, settings): a seeded run is reproducible, so reuse it."""
-    return OrderedDict()
+    spec: IdealJob | None = None  # the job that made it: runs again anywhere (python -m core run)
 
 
 def step_cap() -> int:
@@ -143,39 +130,10 @@ def settings_ui(target: Target, input_size: int) -> tuple[tuple[str, ...], dict]
     return modes, dict(classes=target.classes, steps=steps, size=size, seed=int(seed), step_cap=step_cap(), **weights)
 
 
-def ideal_steps(configs, target: Target, backbone_name: str, visualiser: Visualiser):
-    """The job: each config in turn (cached ones at once), yielding the results reached so far."""
-    def steps():
-        cache, results = result_cache(), []
-        for index, config in enumerate(configs):
-            key = None if target.trained else (backbone_name, config)
-            if key and key in cache:
-                results.append(reused(cache[key], target))
-                yield {"results": results, "done": (index + 1) / len(configs)}
-                continue
-            result = Result(target, config, backbone_name, np.full((config.size, config.size, 3), 128, np.uint8))
-            results.append(result)
-            start = time.perf_counter()
-            for record in visualiser.run(config):
-                result.image, result.seconds = record.image, time.perf_counter() - start
-                result.curve.append((record.step, record.prob))
-                result.losses.append({"step": record.step, **record.losses})
-                yield {"results": results, "done": (index + record.step / record.total_steps) / len(configs)}
-            if key:
-                remember(cache, key, result)
-    return steps
-
-
-def reused(cached: Result, target: Target) -> Result:
-    """This session's own copy of a shared cached result: its Stop flag and second opinion stay its own."""
-    return replace(cached, target=target, curve=list(cached.curve), losses=list(cached.losses), opinions=None,
-                   stopped=False)
-
-
-def remember(cache: OrderedDict, key, result: Result) -> None:
-    cache[key] = reused(result, result.target)
-    while len(cache) > 64:
-        cache.popitem(last=False)
+def result_of(image: IdealImage, target: Target, spec: IdealJob | None = None) -> Result:
+    """This session's result from a job's image (frozen, perhaps shared): Stop flag and opinions its own."""
+    return Result(target, image.config, image.made_on, image.image, list(image.curve), list(image.losses),
+                  image.seconds, spec=spec)
 
 
 def mode_name(mode: str) -> str:
@@ -184,11 +142,11 @@ def mode_name(mode: str) -> str:
 
 def live_ui(job) -> None:
     """The running job's latest image and probability curve."""
-    result = job.last["results"][-1]
+    result = job.last.images[-1]
     if not result.curve:
         return
-    caption = t("ideal.live_caption", mode=mode_name(result.config.mode), target=plain(result.target.label),
-                step=result.curve[-1][0], steps=result.config.total_steps)
+    caption = t("ideal.live_caption", mode=mode_name(result.config.mode), target=plain(ideal_page().target.label),
+                step=result.step, steps=result.config.total_steps)
     left, right = st.columns(2)
     left.image(result.image, caption=caption, width="stretch")
     right.plotly_chart(probability_chart(result.curve, t("ideal.curve_title")))
@@ -263,7 +221,7 @@ def finish_job() -> None:
     job = take_finished(JOB_SLOT)
     if job is None or job.last is None:
         return
-    results = [r for r in job.last["results"] if r.curve]
+    results = [result_of(image, ideal_page().target, job.spec) for image in job.last.images if image.curve]
     if job.state == STOPPED and results:
         results[-1].stopped = True
     page = ideal_page()
@@ -290,14 +248,12 @@ def made_on_name(result: Result) -> str:
     return t("ideal.your_classifier") if result.target.trained else get_spec(result.made_on).display_name
 
 
-def visualiser_for(target: Target, backbone_name: str) -> Visualiser:
-    """The shared visualiser of a backbone, or this session's one for the learner's trained classifier."""
+def ideal_job(target: Target, backbone_name: str, configs: list) -> IdealJob:
+    """The job of these settings: the backbone's ImageNet classes, or the learner's classifier by its store key."""
+    model = stored_model(trained()) if target.trained else ""
     if not target.trained:
         get_backbone(backbone_name)  # spinner on the first load
-        return cached_visualiser(backbone_name)
-    learner = trained()  # its visualiser lives and dies with the model (TrainedModel.caches)
-    return learner.cached("ideal_visualiser",
-                          lambda: Visualiser(learner.model, outputs="probabilities", name="your classifier"))
+    return IdealJob(backbone_name, tuple(configs), model)
 
 
 def generate_ui(target: Target) -> None:
@@ -313,10 +269,10 @@ def generate_ui(target: Target) -> None:
         st.error(t("common.bad_input", problem=problem_text(exc)))
         configs = []
     if start and configs:
-        steps = ideal_steps(configs, target, backbone_name, visualiser_for(target, backbone_name))
-        if start_job(JOB_SLOT, "ideal", t("ideal.job_label", target=plain(target.label)), steps,
-                     progress=lambda r: r["done"], keep_records=False) and os.environ.get(INLINE) == "1":
-            finish_job()
+        ideal_page().target = target  # the images' name in the learner's words, whatever the widgets say later
+        label = t("ideal.job_label", target=plain(target.label))
+        if start_spec(JOB_SLOT, ideal_job(target, backbone_name, configs), label, keep_records=False):
+            finish_job()  # at once if it already ended (a test's inline scheduler); else on a later run
     job_ui(JOB_SLOT, live_ui)
 
 

@@ -23,14 +23,13 @@ from ui.session import session_id
 from ui.settings import lab_settings
 from ui.state import session_jobs
 
-INLINE = "TRANSFER_LAB_INLINE_JOBS"  # "1": run jobs inside the script run (AppTest cannot wait for threads)
 POLL_SECONDS = 0.5
 CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
 def the_scheduler() -> Scheduler:
     """The one scheduler of this server (core.jobs.shared_scheduler, out of reach of ``clear_cache``)."""
-    return shared_scheduler(lab_settings().heavy_slots, threaded=os.environ.get(INLINE) != "1")
+    return shared_scheduler(lab_settings().heavy_slots)  # tests swap in an inline one (conftest)
 
 
 _yielded: set[int] = set()
@@ -101,12 +100,14 @@ def place_words(ahead: int, seconds: float | None) -> str:
         "jobs.ahead_one_minutes", minutes=minutes)
 
 
-def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any]],
-              progress: Callable[[Any], float] | None = None, keep_records: bool = True) -> Job | None:
+def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any]] | None,
+              progress: Callable[[Any], float] | None = None, keep_records: bool = True, spec=None) -> Job | None:
     """Queues a job for this session; if one is already waiting or running, says which and returns None."""
     yield_compute_threads()
     try:
-        job = the_scheduler().submit(session_id(), kind, label, steps, progress, keep_records)
+        sched = the_scheduler()
+        job = sched.submit_spec(session_id(), spec, label, keep_records=keep_records) if spec is not None \
+            else sched.submit(session_id(), kind, label, steps, progress, keep_records)
     except Busy as busy:
         running = the_scheduler().active(session_id())
         line = t("jobs.one_at_a_time", label=running.label) if running else t("common.bad_input",
@@ -115,6 +116,12 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
         return None
     session_jobs().active[slot] = job
     return job
+
+
+def start_spec(slot: str, spec, label: str, keep_records: bool = True) -> Job | None:
+    """Queues a job spec (``core.work.specs``) for this session, its inputs in the app's store
+    (``core.work.store.default_store``); None if busy."""
+    return start_job(slot, spec.kind, label, None, keep_records=keep_records, spec=spec)
 
 
 def job_of(slot: str) -> Job | None:

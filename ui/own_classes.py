@@ -14,6 +14,7 @@ import streamlit as st
 from core.data.datasets import Dataset, Sample, local_datasets
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from core.data.safe_paths import stays_inside
+from core.work.training import listed_dataset
 from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.errors import problem_text
 from ui.folders import folder_ui
@@ -22,7 +23,7 @@ from ui.settings import lab_settings
 from ui.state import OwnClass, set_widget_value, transfer_page
 from ui.text import plain
 from ui.transfer_results import language_key, task_label
-from ui.transfer_training import DATA_ERRORS, folder_stamp, open_dataset_cached
+from ui.transfer_training import DATA_ERRORS
 from ui.uploads import limits_help, uploader_key
 
 MIN_PER_CLASS = 4
@@ -154,7 +155,7 @@ def _pick_dataset_ui() -> Dataset | None:
     if not location:
         return None
     try:
-        return open_dataset_cached(location, task, folder_stamp(location))
+        return listed_dataset(location, task)
     except DATA_ERRORS as exc:
         st.error(t("own_classes.data_error", problem=problem_text(exc)), icon="🚫")
         return None

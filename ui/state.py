@@ -164,6 +164,7 @@ class IdealPage:
 
     gallery: list = field(default_factory=list)  # ui.ideal_cat.Result, oldest first
     shown: list = field(default_factory=list)  # the latest job's results, side by side
+    target: Any = None  # the latest job's ui.ideal_cat.Target (the images' name in the learner's words)
 
 
 def ideal_page() -> IdealPage:
@@ -193,6 +194,8 @@ class AttackResult:
     measured: dict | None = None
     survival: dict = field(default_factory=dict)  # SurvivalSettings -> rows
     transfer: list | None = None  # rows, once the other networks were asked
+    model: str = ""  # the store key of the learner's classifier it attacked; "" for an ImageNet backbone
+    spec: Any = None  # the core.work.specs.AttackJob that made it (python -m core run reproduces it)
 
 
 @dataclass(eq=False)
@@ -214,6 +217,7 @@ class AdversarialState:
     result: AttackResult | None = None
     sweep: SweepResult | None = None
     seen: dict = field(default_factory=dict)  # (digest, network, backbone) -> the clean photo's top prediction
+    made_for: dict = field(default_factory=dict)  # job slot -> what its running job was started for
 
 
 def adversarial() -> AdversarialState:
@@ -232,6 +236,7 @@ class TransferRun:
     report: Any  # core.transfer.pipeline.TrainingReport; fine-tuning replaces it with one that has fine_tune set
     dataset: str
     task: str
+    spec: Any = None  # the core.work.specs.TrainJob that made it (in report.json: python -m core run redoes it)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -260,12 +265,10 @@ class TransferPage:
     own_classes: list[OwnClass] = field(default_factory=list)
     own_renames: dict = field(default_factory=dict)  # class id -> name, applied on the next run (before its widget)
     own_added_note: str = ""  # what the last pick added, said once on the next run
-    private_caches: dict = field(default_factory=dict)  # embeddings of uploaded photos, never on disk
     zip_dir: tuple | None = None  # (upload file id, dataset root, folder, the zip's name) of the extracted .zip
     loaded_id: tuple = ()
     loaded_message: str = ""
     confirm: str = ""  # "train" or "load" while the learner is asked before losing a fine-tuned model
-    results: dict = field(default_factory=dict)  # job slot -> its final record (a Stop's too), from the job's thread
     note: str = ""  # one message key to show once after a run ended (e.g. stopped during extraction)
     seed: int = 0  # the split's seed: both training modes draw its widget, and it outlives the widget's key
 

@@ -2,31 +2,30 @@
 runner runs core's pipeline (download, extraction, head, evaluation, assembly) and the final record becomes a run.
 
 The page never trains in its own script run: a waiting learner sees their place, a running one live curves, and
-Stop lets the pipeline end the phase with its best epoch (see ``kept_steps``).
+Stop lets the pipeline end the phase with its best epoch (``core.work.training``: the job is a ``TrainJob`` spec).
 """
 
 from __future__ import annotations
 
-import os
-import threading
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import streamlit as st
 
 from core.data.archives import ArchiveError
-from core.data.datasets import Dataset, DatasetError, limit_per_class, local_datasets, open_dataset
-from core.data.downloads import ChecksumError, Downloading, DownloadStopped, NoNetworkError, download_steps
-from core.data.embeddings import EmbeddingCache
-from core.data.public_datasets import fetch_cats_vs_dogs, fetch_oxford_pets
+from core.data.datasets import Dataset, DatasetError, limit_per_class
+from core.data.downloads import ChecksumError, Downloading, NoNetworkError
 from core.jobs import STOPPED
-from core.transfer.pipeline import Assembled, DataSettings, Epoch, Extracting, TrainingSettings, train_steps
+from core.transfer.pipeline import Assembled, DataSettings, Extracting
 from core.transfer.training import HeadSettings
+from core.work.specs import OwnClass, TrainJob
+from core.work.store import default_store, put_array
+from core.work.training import Problem, listed_dataset, must_download
 from ui.common import get_backbone, selected_backbone
 from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import t
-from ui.jobs import INLINE, job_ui, start_job, take_finished
+from ui.jobs import job_ui, start_spec, take_finished
 from ui.settings import lab_settings, widget_max
 from ui.state import TrainedModel, TransferRun, replacing_loses_work, set_trained, transfer_page
 from ui.text import plain
@@ -34,7 +33,6 @@ from ui.transfer_results import curves_figure, history_of, language_key, shown_d
 from ui.uploads import forget_upload_dir, limits_help, new_upload_dir, unpack_zip, uploader_key, within_limits
 
 SLOT = "transfer"
-DOWNLOADABLE = {"oxford-pets": fetch_oxford_pets, "cats-vs-dogs": fetch_cats_vs_dogs}
 TASKS = {"bundled": ["species", "breeds"], "folder": ["folders", "breeds", "species"],
          "zip": ["folders", "breeds", "species"], "oxford-pets": ["breeds", "species"], "cats-vs-dogs": ["species"]}
 DATA_ERRORS = (DatasetError, ArchiveError, NoNetworkError, ChecksumError, ValueError, OSError)
@@ -133,24 +131,10 @@ def views_ui() -> int:
     return 4 if on else 1
 
 
-@st.cache_data(show_spinner=False, ttl=600, max_entries=8)
-def open_dataset_cached(source: str, task: str, stamp: float) -> Dataset:
-    """Lists a dataset once (checking 25,000 Cats vs Dogs headers takes a while); ``stamp`` renews it."""
-    return open_dataset(source, task)
-
-
-def folder_stamp(source: str) -> float:
-    """Latest change time of a folder and its sub-folders (adding or removing a photo changes it)."""
-    path = Path(source)
-    if not path.is_dir():
-        return 0.0
-    return max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir() if p.is_dir()])
-
-
 def _local_dataset(settings: DataSettings) -> Dataset | None:
     """The dataset when it is on this computer (errors become one line); None otherwise."""
     try:
-        dataset = open_dataset_cached(settings.dataset_source, settings.task, folder_stamp(settings.dataset_source))
+        dataset = listed_dataset(settings.dataset_source, settings.task)
         zip_dir = transfer_page().zip_dir
         if settings.source == "zip" and zip_dir:  # named after the learner's zip, not the folder it was unpacked in
             dataset = replace(dataset, name=zip_dir[3])
@@ -158,11 +142,6 @@ def _local_dataset(settings: DataSettings) -> Dataset | None:
     except DATA_ERRORS as exc:
         st.error(t("transfer.data_error", problem=problem_text(exc)), icon="🚫")
         return None
-
-
-def must_download(source: str) -> bool:
-    """A downloadable dataset not on this computer yet (the download runs as the job's first part)."""
-    return source in DOWNLOADABLE and source not in local_datasets()
 
 
 def _download_allowed(source: str) -> bool:
@@ -173,54 +152,16 @@ def _download_allowed(source: str) -> bool:
     return False
 
 
-def kept_steps(make_records, results: dict, slot: str):
-    """A job's steps whose final record survives a Stop.
-
-    The job runner closes the steps after the record during which Stop was pressed; here that close sets the
-    pipeline's stop flag and lets it finish the phase (best epoch's weights, evaluation, assembly) in this job's
-    thread, so ``results[slot]`` ends holding the final record either way.
-    """
-    def steps():
-        stop = threading.Event()
-        records = make_records(stop.is_set)
-        try:
-            for record in records:
-                results[slot] = record
-                yield record
-        finally:
-            stop.set()
-            for record in records:
-                results[slot] = record
-    return steps
-
-
-def _records(settings: DataSettings, dataset: Dataset | None, backbone, training: TrainingSettings, cache_for):
-    """The pipeline's records, after the dataset's download when it is not on this computer yet."""
-    def make(should_stop):
-        data = dataset
-        if data is None:
-            try:
-                yield from download_steps(DOWNLOADABLE[settings.source], should_stop)
-            except DownloadStopped:
-                return
-            data = limit_per_class(open_dataset(settings.source, settings.task), settings.per_class, settings.seed)
-        try:
-            yield from train_steps(data, backbone, training, cache_for, should_stop)
-        except ValueError as exc:  # the photos cannot make a run (none readable, none left to train on)
-            yield Problem(exc)
-    return make
-
-
-@dataclass(frozen=True)
-class Problem:
-    """The job's last record when the photos cannot make a run; the page shows it after a translated lead-in."""
-
-    error: Exception
-
-
-def training_settings(data: DataSettings, head: HeadSettings) -> TrainingSettings:
-    return TrainingSettings(views=data.views, val_fraction=data.val_fraction, seed=data.seed,
-                            official_split=data.official_split, head=head)
+def train_job(data: DataSettings, head: HeadSettings, own: Dataset | None, name: str = "") -> TrainJob:
+    """The job spec of these settings (``name``: the dataset's, when the page names it, e.g. after the learner's
+    zip); the learner's own photos go to the store, named by their keys."""
+    if own is None:
+        return TrainJob(selected_backbone(), data, head, name=name)
+    store = default_store()
+    classes = tuple(OwnClass(name, tuple(put_array(store, s.image) for s in own.samples if s.label == label),
+                             tuple(s.name for s in own.samples if s.label == label))
+                    for label, name in enumerate(own.classes))
+    return TrainJob(selected_backbone(), data, head, own=classes, name=own.name)
 
 
 def start_training(data: DataSettings, head: HeadSettings, own: Dataset | None = None) -> None:
@@ -232,31 +173,11 @@ def start_training(data: DataSettings, head: HeadSettings, own: Dataset | None =
         return
     for note in (dataset.skipped[:5] if dataset else ()):
         st.caption(t("transfer.skipped", note=problem_text(note)))
-    page = transfer_page()
-    page.results.pop(SLOT, None)
-    backbone = get_backbone(selected_backbone())
-    make = _records(data, dataset, backbone, training_settings(data, head), _cache_for(data.source in ("zip", "own")))
+    get_backbone(selected_backbone())  # spinner on the first load; the job shares it (core.work.shared)
     name = shown_dataset(dataset.name) if dataset else source_label(data.source)
-    if start_job(SLOT, "training", t("transfer.job_label", dataset=plain(name)), kept_steps(make, page.results, SLOT),
-                 progress=record_fraction) and os.environ.get(INLINE) == "1":
-        finish_training()
-
-
-def record_fraction(record) -> float:
-    """How far a training job is: download and extraction the first 80%, the epochs the rest."""
-    if isinstance(record, (Downloading, Extracting)):
-        return 0.8 * record.fraction
-    if isinstance(record, Epoch):
-        return 0.8 + 0.2 * record.epoch / record.epochs
-    return 0.8 if not isinstance(record, Assembled) else 1.0
-
-
-def _cache_for(private: bool):
-    """Each view's cache: the shared disk cache, or (uploaded photos) this session's memory."""
-    if not private:
-        return lambda embedder: EmbeddingCache(embedder.key)
-    caches = transfer_page().private_caches  # kept in this session, so re-training the same photos computes nothing
-    return lambda embedder: caches.setdefault(embedder.key, EmbeddingCache(embedder.key, persist=False))
+    named = dataset.name if dataset is not None and data.source == "zip" else ""
+    if start_spec(SLOT, train_job(data, head, own, named), t("transfer.job_label", dataset=plain(name))):
+        finish_training()  # at once if it already ended (a test's inline scheduler); else on a later run
 
 
 def train_ui(data: DataSettings | None, head: HeadSettings, own: Dataset | None) -> None:
@@ -316,8 +237,7 @@ def finish_training() -> None:
     job = take_finished(SLOT)
     if job is None:
         return
-    page = transfer_page()
-    final = page.results.pop(SLOT, None)
+    page, final = transfer_page(), job.last
     if isinstance(final, Problem):
         st.error(t("transfer.cannot_train", problem=problem_text(final.error)), icon="🚫")
     if not isinstance(final, Assembled):
@@ -325,7 +245,7 @@ def finish_training() -> None:
             st.info(t("transfer.stopped_early"), icon="⏸️")
         return
     report, dataset = final.report, final.report.data.dataset
-    run = TransferRun(len(page.runs) + 1, report, dataset.name, dataset.task)
+    run = TransferRun(len(page.runs) + 1, report, dataset.name, dataset.task, spec=job.spec)
     page.runs.append(run)
     set_trained(TrainedModel(final.model, tuple(dataset.classes), report.backbone, run=str(run.number)))
     if report.stopped_by == "stop button":

@@ -10,11 +10,12 @@ import streamlit as st
 
 from core.data.images import center_crop_resize
 from core.models.predictions import top_k
-from core.transfer.export import ExportError, bundle_files, bundle_zip, notebook_lines, run_report
+from core.transfer.export import ExportError, bundle_files, bundle_zip, notebook_lines
 from core.transfer.loading import ModelCheckError, ModelLimits, load_upload
 from core.transfer.model import guess_backbone
 from core.transfer.pipeline import predict_probs
 from core.transfer.surgery import flat_classifier
+from core.work.report import training_report
 from ui.common import photo_input_ui, top_k_chart
 from ui.errors import problem_text
 from ui.i18n import learner_class, t
@@ -114,7 +115,7 @@ def export_ui(run: TransferRun | None) -> None:
 
 def _make_bundle(model: TrainedModel, run: TransferRun | None) -> bytes | None:
     """The zip's bytes, made once per model; a failed conversion is one message."""
-    report = run_report(_report_fields(run)) if run is not None and model.run in (
+    report = training_report(run.report, run.spec, run.dataset) if run is not None and model.run in (
         str(run.number), f"{run.number} fine-tuned") else None
     try:
         with st.spinner(t("transfer.saving")):
@@ -123,19 +124,6 @@ def _make_bundle(model: TrainedModel, run: TransferRun | None) -> bytes | None:
         st.error(t("transfer.export_failed", problem=problem_text(exc)), icon="🚫")
         return None
     return model.caches["bundle"]
-
-
-def _report_fields(run: TransferRun) -> dict:
-    """What ``core.transfer.export.run_report`` needs from a page run."""
-    report, fine = run.report, run.report.fine_tune
-    head = report.settings.head
-    return {"dataset": run.dataset, "task": run.task, "backbone": report.backbone, "classes": run.classes,
-            "settings": {k: getattr(head, k) for k in head.__dataclass_fields__} | {"views": report.settings.views},
-            "train_count": len(report.data.split.train), "val_count": len(report.data.split.val),
-            "evaluation": report.evaluation, "history": report.history,
-            "fine_tune": {"val_accuracy": fine.evaluation.accuracy if fine.evaluation else None,
-                          "history": fine.history, "seconds": fine.seconds, "unfrozen": list(fine.unfrozen),
-                          "precision": fine.precision} if fine else None}
 
 
 def model_limits() -> ModelLimits:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from core.cli import emit_json, progress
@@ -41,37 +40,48 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    """Attacks the photo, saves the three PNGs and reports what the saved files are classified as."""
-    from core.attack.attack import AttackConfig, Attacker, amplification_factor, amplify, attack, measure
-    from core.data.images import load_image_file, to_png_bytes
-    from core.models.backbones import load_backbone
+def attack_job(args, store):
+    """The spec the page would submit for this photo and these settings (its pixels go to ``store``)."""
+    from core.attack.attack import AttackConfig
+    from core.data.images import load_image_file
+    from core.work.specs import AttackJob
+    from core.work.store import put_array
 
     config = AttackConfig(method=args.method, eps=args.eps, steps=args.steps, target=args.target,
                           random_start=args.random_start, seed=args.seed)
-    image = load_image_file(args.image)
-    backbone = load_backbone(args.backbone)
-    progress(f"preparing {backbone.spec.display_name}'s input gradient (once)")
-    attacker = Attacker.for_backbone(backbone).warm_up()
-    clean = backbone.prepare(image)
-    started = time.perf_counter()
-    for record in attack(attacker, clean, config):
+    return AttackJob(args.backbone, put_array(store, load_image_file(args.image)), config)
+
+
+def run(args) -> int:
+    """Attacks the photo through the one runner, saves the three PNGs and reports what the saved files are
+    classified as."""
+    from core.attack.attack import amplification_factor, amplify, measure
+    from core.data.images import load_image_file, to_png_bytes
+    from core.models.backbones import get_spec
+    from core.work import shared
+    from core.work.runner import run as run_job
+    from core.work.store import default_store
+
+    store = default_store()
+    job = attack_job(args, store)
+    progress(f"preparing {get_spec(args.backbone).display_name}'s input gradient (once)")
+    for last in run_job(job, store):
+        record = last.step
         if not record.final:
-            progress(f"step {record.step}/{config.num_steps}: {record.top[0].label} {record.top[0].prob:.1%}, "
+            progress(f"step {record.step}/{last.total_steps}: {record.top[0].label} {record.top[0].prob:.1%}, "
                      f"target {record.target_prob:.1%}")
-    seconds = time.perf_counter() - started
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    files = {"clean.png": clean, "adversarial.png": record.image,
-             "perturbation.png": amplify(record.perturbation, amplification_factor(config.eps))}
-    for name, pixels in files.items():
-        (out / name).write_bytes(to_png_bytes(pixels))
+    files = {**last.files(), "perturbation.png": amplify(record.perturbation, amplification_factor(job.config.eps))}
+    for name, data in files.items():
+        (out / name).write_bytes(data if isinstance(data, bytes) else to_png_bytes(data))
+    attacker = shared.attackers(args.backbone)
     report = _report(measure(attacker, load_image_file(out / "clean.png"), load_image_file(out / "adversarial.png"),
-                             config.target), seconds)
+                             job.config.target), last.seconds)
     if args.json:
         emit_json(report)
     else:
-        _print(report, out, config.targeted)
+        _print(report, out, job.config.targeted)
     return 0
 
 

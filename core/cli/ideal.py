@@ -34,23 +34,31 @@ def register(subparsers) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args) -> int:
-    """Runs the visualisation, saves the PNG and reports the target probability measured on it."""
-    from core.data.images import load_image_file
-    from core.models.backbones import load_backbone
-    from core.visualise.opinions import judge
-    from core.visualise.optimise import Visualiser, mode_config
+def ideal_job(args):
+    """The spec the page would submit for these settings (``core.work.specs.IdealJob``)."""
+    from core.visualise.optimise import mode_config
+    from core.work.specs import IdealJob
 
-    config = mode_config(args.mode, classes=args.classes, steps=args.steps, size=args.size,
-                         seed=args.seed, record_every=32)
-    backbone = load_backbone(args.backbone)
-    start = time.perf_counter()
-    image = None
-    for record in Visualiser(backbone.model, name=backbone.spec.display_name).run(config):
-        progress(f"step {record.step}/{record.total_steps}: target probability {record.prob:.3f}")
-        image = record.image
-    seconds = time.perf_counter() - start
-    _save_png(image, args.out)
+    config = mode_config(args.mode, classes=args.classes, steps=args.steps, size=args.size, seed=args.seed)
+    return IdealJob(args.backbone, (config,))
+
+
+def run(args) -> int:
+    """Runs the job through the one runner, saves the PNG and reports the target probability measured on it."""
+    from core.data.images import load_image_file
+    from core.visualise.opinions import judge
+    from core.work import shared
+    from core.work.runner import run as run_job
+
+    job = ideal_job(args)
+    start, last = time.perf_counter(), None
+    for last in run_job(job):
+        image = last.images[-1]
+        if image.step % 32 == 0 or image.step == image.config.total_steps:
+            progress(f"step {image.step}/{image.config.total_steps}: target probability {image.curve[-1][1]:.3f}")
+    seconds, config = time.perf_counter() - start, job.configs[0]
+    _save_png(last.images[-1].image, args.out)
+    backbone = shared.backbones(args.backbone)
     prob, _ = judge(backbone, load_image_file(args.out), config.classes)
     result = {"classes": list(config.classes), "prob": prob, "steps": config.total_steps, "seconds": seconds,
               "png": args.out}

@@ -36,21 +36,16 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    """Loads the data, then runs the training pipeline (the page's too) and saves the assembled model."""
-    from core.data.archives import ArchiveError
-    from core.data.datasets import DatasetError, limit_per_class, open_dataset
-    from core.data.downloads import ChecksumError, NoNetworkError
+    """Builds the page's job spec from the options and runs it through the one runner; saves the model."""
     from core.transfer.export import ExportError
 
     if not args.out.endswith(".keras"):
         progress("error: --out must end with .keras")
         return 2
     try:
-        settings = training_settings(args)
-        dataset = limit_per_class(open_dataset(args.data, args.task, progress=_download_progress()),
-                                  args.per_class, args.seed)
-        result = _train(dataset, args, settings)
-    except (DatasetError, ArchiveError, NoNetworkError, ChecksumError, ExportError, ValueError) as exc:
+        job = train_job(args)
+        result = _train(job, args)
+    except (ExportError, ValueError) as exc:
         progress(f"error: {exc}")
         return 2
     if args.json:
@@ -62,38 +57,44 @@ def run(args) -> int:
     return 0
 
 
-def training_settings(args):
-    """The pipeline's settings from the command line (a bad value raises ``ValueError`` before any work)."""
+def train_job(args):
+    """The ``TrainJob`` the page would submit for these options (a bad value raises ``ValueError`` before work)."""
     from core.transfer.finetune import FineTuneSettings
-    from core.transfer.pipeline import TrainingSettings
+    from core.transfer.pipeline import DataSettings
     from core.transfer.training import HeadSettings
+    from core.work.specs import TrainJob
 
+    named = args.data in ("bundled", "oxford-pets", "cats-vs-dogs")
+    source = args.data if named else "zip" if args.data.lower().endswith(".zip") else "folder"
+    data = DataSettings(source, "" if named else args.data, args.task, args.per_class, args.val_fraction, args.seed,
+                        args.official_split, args.views)
     fine = FineTuneSettings(blocks=args.fine_tune_blocks, epochs=args.fine_tune_epochs,
                             learning_rate=args.fine_tune_learning_rate, precision=args.fine_tune_precision) \
         if args.fine_tune_blocks else None
     head = HeadSettings(learning_rate=args.learning_rate, epochs=args.epochs, batch_size=args.batch_size)
-    return TrainingSettings(views=args.views, val_fraction=args.val_fraction, seed=args.seed,
-                            official_split=args.official_split, head=head, fine_tune=fine)
+    return TrainJob(args.backbone, data, head, fine)
 
 
-def _train(dataset, args, settings) -> dict:
-    """Runs the pipeline, printing its steps; returns the JSON result."""
+def _train(job, args) -> dict:
+    """Runs the job, printing its steps; returns the JSON result."""
     import time
 
-    from core.models.backbones import load_backbone
-    from core.transfer.pipeline import Assembled, train_steps
+    from core.data.downloads import Downloading
+    from core.transfer.pipeline import Assembled
+    from core.work.runner import run as run_job
+    from core.work.training import Problem
 
-    start = time.perf_counter()
-    for note in dataset.skipped:
-        progress(f"skipped {note}")
-    backbone = load_backbone(args.backbone)
-    # This process owns its backbone, so fine-tuning may change it in place (no second copy to load).
-    last = None
-    for record in train_steps(dataset, backbone, settings, fine_tune_embedding=backbone.embedding_model):
-        _print_step(record, settings)
+    start, last, shown = time.perf_counter(), None, {}
+    for record in run_job(job):
+        if isinstance(record, Problem):
+            raise record.error
+        if isinstance(record, Downloading):
+            _download_progress(record, shown)
+        else:
+            _print_step(record, job.training)
         last = record if isinstance(record, Assembled) else last
     result = _result(last.report, args)
-    _save_bundle(last.model, last.report, args, result)
+    _save_bundle(last.model, last.report, job, args)
     result["seconds"] = round(time.perf_counter() - start, 3)
     return result
 
@@ -120,54 +121,37 @@ def _print_step(record, settings) -> None:
 
 def _result(report, args) -> dict:
     """The JSON contract: classes, counts, views, accuracy, curves (and fine-tuning's)."""
+    from core.work.report import curves, fine_tune_summary
+
     split = report.data.split
     result = {"classes": list(report.data.dataset.classes), "train_count": int(len(split.train)),
               "val_count": int(len(split.val)), "views": args.views,
               "val_accuracy": report.evaluation.accuracy if report.evaluation else None,
-              "history": _history(report.history), "seconds": None}
-    fine = report.fine_tune
-    if fine is not None:
-        result["fine_tune"] = {"val_accuracy": fine.evaluation.accuracy if fine.evaluation else None,
-                               "history": _history({k: v[fine.start_epoch:] for k, v in fine.history.items()}),
-                               "seconds": round(fine.seconds, 3), "unfrozen": list(fine.unfrozen),
-                               "precision": fine.precision}
+              "history": curves(report.history), "seconds": None}
+    if report.fine_tune is not None:
+        result["fine_tune"] = fine_tune_summary(report)
     return result
 
 
-def _save_bundle(model, report, args, result) -> None:
-    """Writes the page's download bundle: the model at ``--out``, its labels, TFLite, report, predict.py."""
+def _save_bundle(model, report, job, args) -> None:
+    """Writes the page's download bundle: the model at ``--out``, its labels, TFLite, report (the page's, with
+    the spec), predict.py."""
     from pathlib import Path
 
-    from core.transfer.export import bundle_files, run_report, write_bundle
+    from core.transfer.export import bundle_files, write_bundle
+    from core.work.report import training_report
 
-    classes = report.data.dataset.classes
-    summary = run_report({"dataset": str(args.data), "task": args.task, "backbone": args.backbone,
-                          "classes": classes, "settings": {
-                              "epochs": args.epochs, "batch_size": args.batch_size,
-                              "learning_rate": args.learning_rate, "seed": args.seed, "views": args.views},
-                          "train_count": result["train_count"], "val_count": result["val_count"],
-                          "evaluation": report.evaluation, "history": result["history"],
-                          "fine_tune": result.get("fine_tune")}) if report.evaluation else dict(result)
     out = Path(args.out)
-    write_bundle(out.parent, bundle_files(model, classes, summary, model_file=out.name))
+    summary = training_report(report, job) or _result(report, args)
+    write_bundle(out.parent, bundle_files(model, report.data.dataset.classes, summary, model_file=out.name))
 
 
-def _history(history: dict) -> dict:
-    """The four curves of the JSON contract."""
-    return {key: history.get(key, []) for key in ("loss", "val_loss", "accuracy", "val_accuracy")}
-
-
-def _download_progress():
+def _download_progress(record, shown: dict) -> None:
     """Prints download progress every 5%."""
-    last = {}
-
-    def report(name, done, total):
-        percent = int(100 * done / total) if total else done >> 20
-        if percent // 5 != last.get(name, -1):
-            last[name] = percent // 5
-            progress(f"downloading {name}: " + (f"{percent}%" if total else f"{percent} MiB"))
-
-    return report
+    percent = int(100 * record.done / record.total) if record.total else record.done >> 20
+    if percent // 5 != shown.get(record.name, -1):
+        shown[record.name] = percent // 5
+        progress(f"downloading {record.name}: " + (f"{percent}%" if record.total else f"{percent} MiB"))
 
 
 def _extraction_progress(step) -> None:

@@ -1,4 +1,4 @@
-"""``worker`` subcommand: one RQ worker of the lab's Redis queue (one per GPU), see ``core.cluster.worker``."""
+"""``worker`` subcommand: one RQ worker of the lab's Redis queue (one per GPU), see ``core.work.worker``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def register(subparsers) -> None:
 def run_worker(args) -> int:
     """Works until SIGTERM (which ends it after the current job's step)."""
     from core.cluster import redis_url
-    from core.cluster.worker import work
+    from core.work.worker import work
 
     if redis_url() is None:
         progress("error: TRANSFER_LAB_REDIS_URL is not set: a worker needs the lab's Redis (redis://host:port/0)")

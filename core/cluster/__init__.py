@@ -1,7 +1,7 @@
 """Beyond one machine: the job queue on Redis with RQ workers (``TRANSFER_LAB_REDIS_URL``).
 
 ``queue.RedisScheduler`` is the front ends' side (a Streamlit replica submits specs, reads places, progress and
-results, stops and cancels), ``worker`` the workers' side (``python -m core worker`` runs the same
+results, stops and cancels), ``core.work.worker`` the workers' side (``python -m core worker`` runs the same
 ``core.work.runner.run`` as the in-process scheduler), ``store.RedisStore`` the job inputs and the second level
 of the embedding cache. Without ``TRANSFER_LAB_REDIS_URL`` none of this is imported: one process, no services.
 """

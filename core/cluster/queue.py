@@ -152,7 +152,7 @@ class RedisScheduler:
             if current is not None:
                 raise Busy("job_busy", label=current.label, state=current.state)
             self.redis.set(key("owner", owner), job_id, ex=OWNER_TTL)
-        self.queue.enqueue_call("core.cluster.worker.execute", args=(spec.dumps(), keep_records),
+        self.queue.enqueue_call("core.work.worker.execute", args=(spec.dumps(), keep_records),
                                 job_id=job_id, timeout=JOB_TIMEOUT, result_ttl=KEEP, failure_ttl=KEEP,
                                 meta={"owner": owner, "kind": spec.kind, "label": label})
         self.redis.set(key("job", job_id, "queued"), self.clock(), ex=OWNER_TTL)

@@ -32,7 +32,7 @@ class RedisStore:
         return digest
 
     def get(self, digest: str) -> bytes:
-        from core.work.store import MissingInput
+        from core.jobs import MissingInput
 
         name = PREFIX + "blob:" + digest
         data = self.redis.get(name)

@@ -1,5 +1,8 @@
 """The workers' side: ``python -m core worker`` is an RQ worker that runs specs with ``core.work.runner.run``.
 
+It lives in ``core.work`` (not ``core.cluster``): it runs specs, and ``core.data``'s embedding cache uses
+``core.cluster``, so a worker there would make the packages import each other in a cycle.
+
 It is RQ's ``SimpleWorker``: jobs run in the worker's own process, not in a fork per job, because TensorFlow
 does not survive a fork after import and because the backbones, visualisers and attackers it has built stay
 loaded for the next job (``core.work.shared``). While a job runs, a thread refreshes its heartbeat key every
