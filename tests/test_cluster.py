@@ -75,3 +75,42 @@ def test_stop_ends_exactly_what_start_began(tmp_path):
     assert not list(Path(tmp_path).glob("*.pid"))
     for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text().lower()
+
+
+def learner_on(browser, url: str, avoid: set[str]):
+    """A browser context whose route cookie landed on a replica not in ``avoid`` (new contexts until one does)."""
+    for _ in range(20):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        landed = context.request.get(url + "/_stcore/health").headers.get("x-transfer-lab-replica")
+        if landed not in avoid:
+            return context, landed
+        context.close()
+    pytest.fail(f"twenty new browsers all landed on {avoid}")
+
+
+@pytest.mark.browser
+def test_learners_on_two_replicas_share_one_queue_and_all_get_their_images(lab, browser):
+    from playwright.sync_api import expect
+
+    from tests.conftest import wait_until_idle
+
+    url, _ = lab
+    learners, landed = [], set()
+    for seed in (11, 12, 13):  # two workers, three jobs: one learner waits, whichever replica they are on
+        context, replica = learner_on(browser, url, landed if len(landed) < 2 else set())
+        landed.add(replica)
+        page = context.new_page()
+        page.goto(f"{url}/ideal_cat?lang=en", timeout=120_000)
+        box = page.get_by_label("Seed", exact=True).first
+        box.fill(str(seed))
+        box.press("Enter")
+        wait_until_idle(page, 120_000)
+        learners.append(page)
+    assert len(landed) == 2
+    for page in learners:
+        page.get_by_role("button", name="Generate", exact=True).click()
+    waiting = learners[-1].get_by_text("job ahead of you").or_(learners[-1].get_by_text("jobs ahead of you"))
+    expect(waiting.first).to_be_visible(timeout=60_000)
+    for page in learners:
+        expect(page.get_by_text("This session's gallery").first).to_be_visible(timeout=300_000)
+        page.context.close()
