@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from ui.charts import top_k_chart
-from ui.common import get_backbone, photo_input_ui, selected_backbone
+from ui.charts import top_k_bars_ui
+from ui.common import get_backbone, photo_input_ui
 from ui.i18n import t
 from ui.lab_path import lab_path_ui, next_step_ui
 from ui.light import photo_top5
@@ -20,12 +20,11 @@ if photos:
     backbone = get_backbone()
     with st.spinner(t("home.classifying")):
         predictions = photo_top5(backbone, photos)
-    for index, (photo, preds) in enumerate(zip(photos, predictions)):
+    for photo, preds in zip(photos, predictions):
         left, right = st.columns([1, 2])
         left.image(photo.image, caption=plain(photo.name), width="stretch")
-        chart = top_k_chart(preds, t("home.top5_title", model=backbone.spec.display_name), imagenet=True)
-        # The place and the name: the same photo uploaded twice (even under two names) still gets two charts.
-        right.plotly_chart(chart, width="stretch", key=f"chart_{index}_{photo.name}_{selected_backbone()}")
+        with right:
+            top_k_bars_ui(preds, t("home.top5_title", model=backbone.spec.display_name), imagenet=True)
 else:
     st.info(t("home.add_photo"))
 next_step_ui("home")

@@ -159,7 +159,7 @@ async def home_latency(browser, url: str) -> float:
     started = time.perf_counter()
     page = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
     await page.goto(f"{url}/?lang=en", timeout=300_000)
-    await page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=300_000)
+    await page.locator('[data-testid="stProgress"]').first.wait_for(timeout=300_000)
     seconds = time.perf_counter() - started
     await page.context.close()
     return seconds

@@ -155,6 +155,12 @@ def lite0():
     return load_backbone("efficientnet_lite0")
 
 
+def top5_boxes(at) -> list[list[str]]:
+    """Home's top-5 as an AppTest run drew them: one list of bar texts ('1. tabby cat · 45.2%') per photo."""
+    texts = [bar.proto.text for bar in at.get("progress")]
+    return [texts[i:i + 5] for i in range(0, len(texts), 5)]
+
+
 def open_page(page: str, timeout: float = 240):
     """Runs the whole app (navigation and sidebar) headless in AppTest, landing straight on one page.
 

@@ -81,6 +81,18 @@ def test_jobs_run_in_order_and_each_learner_reads_its_place(redis):
     assert sched.typical_seconds("count") is not None
 
 
+def test_a_job_no_other_job_is_before_reads_starting_not_zero_jobs_ahead(redis, monkeypatch):
+    from ui import jobs as page_jobs
+
+    monkeypatch.setattr(page_jobs, "t", lambda key, **kw: f"{key} {kw}")
+    sched = RedisScheduler(redis)
+    first, second = (sched.submit_spec(f"learner-{i}", Count(), f"job {i}") for i in range(2))
+    assert page_jobs.waiting_words(sched, first) == "jobs.starting {'label': 'job 0'}"
+    # no duration known yet: a place, no estimate
+    place = "jobs.ahead_one_no_estimate {}"
+    assert page_jobs.waiting_words(sched, second) == f"jobs.waiting {{'label': 'job 1', 'place': '{place}'}}"
+
+
 def test_one_job_per_learner_until_it_ends(redis):
     sched = RedisScheduler(redis)
     first = sched.submit_spec("learner", Count(), "first")

@@ -6,13 +6,11 @@ after the main action too: the top-5 chart, the stage grid and Grad-CAM, the ide
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.models.class_names import class_name
-from tests.conftest import ROOT
+from tests.conftest import ROOT, top5_boxes
 from tests.i18n_text import CJK, chinese_left, english_left, rendered_texts
 
 PAGES = ("app_pages/home.py", "app_pages/feature_maps.py", "app_pages/ideal_cat.py")
@@ -71,7 +69,8 @@ def test_the_page_in_english_has_no_chinese(mocked, page):
 
 def test_class_names_follow_the_language_in_the_top5_chart_and_gradcam(mocked):
     home = _open("app_pages/home.py", "zh")
-    bars = json.loads(home.get("plotly_chart")[0].proto.spec)["data"][0]["y"]
+    [texts] = top5_boxes(home)
+    bars = [text.split(". ", 1)[1].rsplit(" · ", 1)[0].replace("\\", "") for text in texts]
     assert len(bars) == 5 and all(CJK.search(name) for name in bars)
 
     at = _open("app_pages/feature_maps.py", "zh")

@@ -7,11 +7,12 @@ Helpers of other pages add theirs here, each under a comment naming its page.
 from __future__ import annotations
 
 import plotly.graph_objects as go
+import streamlit as st
 from plotly.subplots import make_subplots
 
 from core.models.class_names import class_name
 from ui.i18n import current_language, t
-from ui.text import chart_text
+from ui.text import chart_text, plain
 
 BLUE, ORANGE, RED = "#4c78a8", "#f58518", "#e45756"
 
@@ -35,6 +36,20 @@ def top_k_chart(predictions, title: str = "", height: int = 260, imagenet: bool 
                       xaxis=dict(range=[0, 1], tickformat=".0%", title=t("charts.probability")),
                       yaxis=dict(automargin=True))
     return fig
+
+
+def top_k_bars_ui(predictions, title: str, imagenet: bool = False) -> None:
+    """The top-k as labelled bars in a box (Home): '1. tabby cat · 45.2%', most probable first.
+
+    Home is the page a late learner opens while the class's jobs run, so it draws with Streamlit's own progress
+    bars: a Plotly chart first loads Plotly's 4.7 MB script into the tab, which took 2 s in an idle Chromium and
+    5-10 s on a busy 2-core machine (bench/bench_classroom.py), after the server had answered in 0.1 s."""
+    lang = current_language()
+    with st.container(border=True):
+        st.markdown(f"**{plain(title)}**")
+        for rank, p in enumerate(predictions, 1):
+            name = class_name(p.index, lang) if imagenet else p.label
+            st.progress(min(max(float(p.prob), 0.0), 1.0), text=f"{rank}. {plain(name)} · {p.prob:.1%}")
 
 
 # ---- Feature maps ----

@@ -192,7 +192,7 @@ def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
         sched = the_scheduler()
         if getattr(job, "restarted", False):  # a worker died under it (Redis queue): back at the front once
             st.warning(t("jobs.restarted", label=job.label), icon="🔁")
-        st.info(t("jobs.waiting", label=job.label, place=place_words(sched.ahead(job), sched.estimate_wait(job))))
+        st.info(waiting_words(sched, job))
         if st.button(t("jobs.cancel"), key=f"{slot}_cancel", icon="✖️"):
             job.stop()
             sched.cancel_waiting()
@@ -203,6 +203,15 @@ def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
             job.stop()
         if render is not None and job.last is not None:
             render(job)
+
+
+def waiting_words(sched, job: Job) -> str:
+    """'Ideal image is waiting: 2 jobs ahead of you, about 30 s'; with nothing before it (a slot or a worker is
+    taking it up), 'Ideal image is starting…', not '0 jobs ahead of you, about 0 s'."""
+    ahead = sched.ahead(job)
+    if not ahead:
+        return t("jobs.starting", label=job.label)
+    return t("jobs.waiting", label=job.label, place=place_words(ahead, sched.estimate_wait(job)))
 
 
 def running_words(job: Job) -> str:
