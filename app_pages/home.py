@@ -3,11 +3,12 @@
 import streamlit as st
 
 from core.models.predictions import classify_images
+from ui.backbones import get_backbone, selected_backbone
 from ui.charts import top_k_chart
-from ui.common import get_backbone, photo_input_ui, selected_backbone
 from ui.i18n import t
 from ui.jobs import light_work
 from ui.lab_path import lab_path_ui, next_step_ui
+from ui.photos import photo_input_ui
 from ui.text import plain
 
 st.title(t("home.title"))

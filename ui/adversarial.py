@@ -20,9 +20,10 @@ from core.models.class_names import class_name
 from core.work import shared
 from core.work.adversarial import prepared
 from core.work.store import default_store
-from ui.common import Photo, backbone_availability, stored_model
+from ui.backbones import backbone_availability, stored_model
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
+from ui.photos import Photo
 from ui.state import TrainedModel
 from ui.targets import Target
 from ui.text import plain

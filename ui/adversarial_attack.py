@@ -24,11 +24,12 @@ from ui.adversarial import (
     trained_attacker,
 )
 from ui.adversarial_charts import top5_chart
-from ui.common import DOG_SAMPLE, photo_input_ui, selected_backbone, stored_model
+from ui.backbones import selected_backbone, stored_model
 from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import current_language, t
 from ui.jobs import job_ui, start_spec, take_finished
+from ui.photos import DOG_SAMPLE, photo_input_ui
 from ui.settings import widget_max
 from ui.state import AttackResult, TrainedModel, adversarial
 from ui.targets import SIAMESE, Target

@@ -16,10 +16,11 @@ from core.work.specs import SurvivalJob, SweepJob, TransferCheckJob
 from core.work.store import default_store, put_array
 from ui.adversarial import folder_images, other_available_backbones, read_photo, target_label
 from ui.adversarial_charts import survival_table, sweep_figure, transfer_table
-from ui.common import photo_input_ui, stored_model
+from ui.backbones import stored_model
 from ui.folders import folder_ui
 from ui.i18n import t
 from ui.jobs import job_of, job_ui, start_spec, take_finished
+from ui.photos import photo_input_ui
 from ui.settings import widget_max
 from ui.state import AttackResult, SweepResult, TrainedModel, adversarial
 from ui.targets import Target

@@ -18,8 +18,8 @@ from core.visualise.opinions import judge_model, second_opinion
 from core.visualise.optimise import IdealConfig, mode_config
 from core.work.ideal import IdealImage
 from core.work.specs import IdealJob
+from ui.backbones import backbone_availability, get_backbone, selected_backbone, stored_model
 from ui.charts import losses_chart, probability_chart
-from ui.common import backbone_availability, get_backbone, selected_backbone, stored_model
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, numbered_class, t
 from ui.jobs import job_of, job_ui, light_work, start_spec, take_finished

@@ -125,7 +125,7 @@ def set_widget_value(key: str, value: Any) -> None:
     st.session_state[key] = value
 
 
-# --- Jobs (ui/jobs.py) and uploads (ui/uploads.py, ui/common.py) ---
+# --- Jobs (ui/jobs.py) and uploads (ui/uploads.py, ui/photos.py) ---
 JOBS = "jobs"
 UPLOADS = "uploads"
 
@@ -251,7 +251,7 @@ class TransferRun:
 
 @dataclass(eq=False)
 class OwnClass:
-    """One of the learner's own classes: its name as typed and its photos (``ui.common.Photo``)."""
+    """One of the learner's own classes: its name as typed and its photos (``ui.photos.Photo``)."""
 
     id: int
     name: str
