@@ -8,12 +8,12 @@ from ui.feature_maps import (
     gradcam_ui,
     large_channel_ui,
     overview_ui,
-    photo_features,
     settings_ui,
     stage_ui,
 )
 from ui.i18n import t
 from ui.lab_path import next_step_ui
+from ui.light import photo_features
 from ui.photos import photo_input_ui
 
 st.title(t("feature_maps.title"))

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from core.models.predictions import classify_images
 from ui.backbones import get_backbone, selected_backbone
 from ui.charts import top_k_chart
 from ui.i18n import t
-from ui.jobs import light_work
 from ui.lab_path import lab_path_ui, next_step_ui
+from ui.light import photo_top5
 from ui.photos import photo_input_ui
 from ui.text import plain
 
@@ -20,8 +19,8 @@ st.caption(t("home.try_caption"))
 photos = photo_input_ui("home", multiple=True, default_sample="Chelsea the cat (scikit-image, CC0)")
 if photos:
     backbone = get_backbone()
-    with st.spinner(t("home.classifying")), light_work():
-        predictions = classify_images(backbone, [p.image for p in photos], k=5)
+    with st.spinner(t("home.classifying")):
+        predictions = photo_top5(backbone, photos)
     for index, (photo, preds) in enumerate(zip(photos, predictions)):
         left, right = st.columns([1, 2])
         left.image(photo.image, caption=plain(photo.name), width="stretch")

@@ -58,11 +58,6 @@ def clear_shared_caches() -> None:
     from core.work import shared
 
     shared.clear_all()
-    # Per-session caches can only be cleared from inside a script run, and every AppTest run is one session.
-    from streamlit.testing.v1 import AppTest
-
-    clear = "import ui.feature_maps as f\nf.photo_features.clear()\nf.photo_gradcam.clear()"
-    AppTest.from_string(clear, default_timeout=60).run()  # AppTest's default 3 s is too short on a busy machine
 
 
 def use_mock_backbones(monkeypatch) -> None:

@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 from streamlit.testing.v1 import AppTest
 
-import ui.feature_maps
+import ui.light
 from tests.conftest import open_page, wait_until_idle
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
@@ -28,8 +28,8 @@ def _grid_captions(at: AppTest) -> list[str]:
 @pytest.mark.real_backbone
 def test_page_shows_stages_grid_and_gradcam_and_never_recomputes_for_display_changes(monkeypatch):
     calls = []
-    original = ui.feature_maps.extract_features
-    monkeypatch.setattr(ui.feature_maps, "extract_features", lambda *a: calls.append(1) or original(*a))
+    original = ui.light.extract_features
+    monkeypatch.setattr(ui.light, "extract_features", lambda *a: calls.append(1) or original(*a))
     at = _open_page()
     first = len(calls)  # 1, or 0 when an earlier test of this process already showed the same sample
     assert first <= 1

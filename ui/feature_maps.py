@@ -1,4 +1,4 @@
-"""Feature maps page's sections: cached per-photo results, the stage grid, one channel large, Grad-CAM, compare."""
+"""Feature maps page's sections: the overview, the stage grid, one channel large, Grad-CAM, compare."""
 
 from __future__ import annotations
 
@@ -13,39 +13,23 @@ from core.explain.feature_maps import (
     FeatureMaps,
     FeatureMapSettings,
     channel_map,
-    extract_features,
     render_stage,
     stage_summary,
     top_channels,
 )
-from core.explain.gradcam import GradCam, grad_cam, gradcam_overlay
+from core.explain.gradcam import gradcam_overlay
 from core.explain.heatmaps import colorize, overlay, upscale_factor, upscale_nearest
 from core.models.class_names import class_name, search_classes
 from core.models.imagenet import NUM_CLASSES
 from core.models.predictions import softmax, top_k
 from ui.charts import shape_chart
 from ui.i18n import current_language, numbered_class, t
-from ui.jobs import light_work
+from ui.light import photo_features, photo_gradcam
 from ui.photos import Photo, photo_input_ui
 from ui.text import plain
 
 TILE_PX = 112
 LARGE_PX = 336
-
-
-# Per session: a learner's photo and what is computed from it stay in their session only.
-@st.cache_data(show_spinner=False, max_entries=8, scope="session")
-def photo_features(backbone_name: str, digest: str, _backbone, _pixels: np.ndarray) -> FeatureMaps:
-    """Every stage of one photo, computed once per (backbone, photo content); light work, never queued."""
-    with light_work():
-        return extract_features(_backbone, _pixels)
-
-
-@st.cache_data(show_spinner=False, max_entries=32, scope="session")
-def photo_gradcam(backbone_name: str, digest: str, class_index: int, _backbone, _pixels: np.ndarray) -> GradCam:
-    """Grad-CAM of one class for one photo, computed once per (backbone, photo content, class); light work."""
-    with light_work():
-        return grad_cam(_backbone, _pixels, class_index)
 
 
 def stage_name(label: str) -> str:

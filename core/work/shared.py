@@ -104,6 +104,14 @@ datasets: Shared = Shared(8)
 private_embeddings: Shared = Shared(16)
 # Finished head-only runs by their head's store key, so fine-tuning one in this process starts at once.
 runs: Shared = Shared(8)
+# One photo's light results by (backbone, photo content[, class]): its feature maps (1-5 MB each), Grad-CAMs
+# and top-5. In a class every learner starts from the same sample photo, so thirty sessions compute it once
+# (per session, 26 new sessions computed the same maps one after another: a page change took up to 50 s).
+# Keyed by content, so only someone holding the same photo can ask, and would compute the same; the arrays are
+# read-only, since many sessions read one object.
+photo_features: Shared = Shared(16)
+photo_gradcams: Shared = Shared(64)
+photo_top5: Shared = Shared(256)
 
 
 def learner_model(store, key: str) -> tuple:
@@ -130,7 +138,7 @@ def store_model(store, model, classes) -> str:
 def clear_all() -> None:
     """Forgets every shared object (tests; a process that changes backbones' weights files)."""
     for cache in (backbones, visualisers, attackers, ideal_results, learner_models, learner_derived, datasets,
-                  private_embeddings, runs):
+                  private_embeddings, runs, photo_features, photo_gradcams, photo_top5):
         cache.clear()
 
 
