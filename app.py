@@ -15,7 +15,7 @@ st.set_page_config(page_title=t("app.title"), page_icon="🐾", layout="wide")
 def starting_note():
     """On a fresh server the imports below load TensorFlow, seconds on a small CPU: the learner reads the
     title and what is happening meanwhile, not a blank page. Later runs find the modules loaded and skip it."""
-    if hasattr(sys.modules.get("ui.common"), "backbone_picker_ui"):  # imported whole (not half-way, by a
+    if hasattr(sys.modules.get("ui.backbones"), "backbone_picker_ui"):  # imported whole (not half-way, by a
         return None                                                 # session that started a moment earlier)
     note = st.empty()
     with note.container():
@@ -26,7 +26,7 @@ def starting_note():
 
 starting = starting_note()
 
-from ui.common import backbone_picker_ui  # noqa: E402
+from ui.backbones import backbone_picker_ui  # noqa: E402
 from ui.errors import report_failure  # noqa: E402
 from ui.jobs import keep_tensorflow_warm  # noqa: E402
 from ui.session import guard_closed_sessions  # noqa: E402

@@ -32,7 +32,7 @@ st.header(t("adversarial.h_attack"))
 target = choose_target(learner_model)
 config = choose_settings(target)
 victim = victim_for(target, learner_model)
-if target.kind == "trained":
+if target.trained:
     st.caption(t("adversarial.own_caption", classes=plain(", ".join(learner_model.classes)),
                  network=get_spec(victim.backbone).display_name if victim.backbone else victim.name))
 if photo is None:

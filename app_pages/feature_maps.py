@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui.common import get_backbone, photo_input_ui, selected_backbone
+from ui.backbones import get_backbone, selected_backbone
 from ui.feature_maps import (
     compare_ui,
     gradcam_ui,
@@ -14,6 +14,7 @@ from ui.feature_maps import (
 from ui.i18n import t
 from ui.lab_path import next_step_ui
 from ui.light import photo_features
+from ui.photos import photo_input_ui
 
 st.title(t("feature_maps.title"))
 st.markdown(t("feature_maps.intro"))

@@ -2,11 +2,12 @@
 
 import streamlit as st
 
+from ui.backbones import get_backbone
 from ui.charts import top_k_bars_ui
-from ui.common import get_backbone, photo_input_ui
 from ui.i18n import t
 from ui.lab_path import lab_path_ui, next_step_ui
 from ui.light import photo_top5
+from ui.photos import photo_input_ui
 from ui.text import plain
 
 st.title(t("home.title"))

@@ -38,7 +38,6 @@ MESSAGES = {
     "folder_system": "{path} is a system folder, not a folder of photos",
     "folder_missing": "{path} is not a folder on this computer",
     "folder_no_permission": "{path} cannot be read (no permission); choose a folder of yours",
-    "folder_not_shared": "that folder is not one your teacher shared",
     # core.data.datasets
     "dataset_too_few_classes": "{dataset} has {count} class(es) for the {task!r} task; training needs at least 2",
     "dataset_no_class_folders": "{path} has no class folders with photos in them (expected class_name/photo.jpg)",

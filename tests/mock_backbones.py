@@ -62,7 +62,7 @@ def clear_shared_caches() -> None:
 
 def use_mock_backbones(monkeypatch) -> None:
     """Every backbone the app or the command line loads in this test is a mock; the caches start empty."""
-    import ui.common
+    import ui.backbones
     import ui.ideal_cat
     from core.models import backbones
     from core.work import shared
@@ -70,5 +70,5 @@ def use_mock_backbones(monkeypatch) -> None:
     clear_shared_caches()
     for module in (backbones, shared):
         monkeypatch.setattr(module, "load_backbone", lambda name="efficientnet_lite0": mock_backbone(name))
-    monkeypatch.setattr(ui.common, "backbone_availability", mock_availability)
+    monkeypatch.setattr(ui.backbones, "backbone_availability", mock_availability)
     monkeypatch.setattr(ui.ideal_cat, "backbone_availability", mock_availability)

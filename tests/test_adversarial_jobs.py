@@ -19,9 +19,9 @@ from core.work.specs import SweepJob
 from core.work.store import LocalStore, put_array
 from tests.conftest import make_tiny_model, open_page
 from tests.mock_backbones import mock_backbone
-from ui.adversarial import Target
 from ui.adversarial_checks import sweep_from_job
 from ui.state import TrainedModel
+from ui.targets import Target
 
 PAGE = "app_pages/adversarial_dog.py"
 

@@ -50,7 +50,7 @@ def test_uploading_a_non_image_shows_a_clear_error(app_url, page, shared_data):
 def test_a_photo_is_kept_at_the_size_the_networks_use():
     import numpy as np
 
-    from ui.common import PHOTO_SHORT_SIDE, photo_from_bytes
+    from ui.photos import PHOTO_SHORT_SIDE, photo_from_bytes
 
     photo = photo_from_bytes(_png(np.full((3000, 4000, 3), 200, np.uint8)), "big.png")
     assert photo.image.shape == (PHOTO_SHORT_SIDE, 512, 3)  # 4:3 kept, short side 384

@@ -148,11 +148,11 @@ def test_photos_over_the_allowance_leave_the_uploader_and_the_servers_memory(cla
 
 
 def test_an_uploaded_photo_is_decoded_once_however_often_the_page_reruns(monkeypatch, fake_backbones):
-    import ui.common
+    import ui.photos
 
     decoded = []
-    decode = ui.common.photo_from_bytes
-    monkeypatch.setattr(ui.common, "photo_from_bytes", lambda data, name: decoded.append(name) or decode(data, name))
+    decode = ui.photos.photo_from_bytes
+    monkeypatch.setattr(ui.photos, "photo_from_bytes", lambda data, name: decoded.append(name) or decode(data, name))
     at = open_page("app_pages/home.py")
     at.radio(key="home_source").set_value("Upload").run()
     at.file_uploader(key="home_upload").set_value([("a.png", _photo_png(1), "image/png"),

@@ -145,7 +145,8 @@ def test_the_page_and_the_cli_make_the_same_ideal_image_from_the_same_spec(mocke
 
 
 def test_a_finished_ideal_image_is_shared_and_a_session_changes_only_its_own_copy(mocked):
-    from ui.ideal_cat import Target, result_of
+    from ui.ideal_cat import result_of
+    from ui.targets import Target
 
     job = IdealJob("efficientnet_lite0", (mode_config("naive", classes=(284,), steps=8),))
     from core.work.runner import run

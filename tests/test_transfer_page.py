@@ -121,7 +121,7 @@ def _photos(shared_data, pattern: str, count: int):
     import hashlib
 
     from core.data.images import load_image_file
-    from ui.common import Photo
+    from ui.photos import Photo
 
     paths = sorted((shared_data / "pets-mini").glob(pattern))[:count]
     return [Photo(p.name, load_image_file(p), hashlib.sha1(p.read_bytes()).hexdigest()) for p in paths]

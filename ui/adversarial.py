@@ -1,4 +1,4 @@
-"""Adversarial dog, app layer: cached attackers, the page's session state, targets and photos from folders.
+"""Adversarial dog, app layer: cached attackers, targets in words and photos from folders.
 
 The page (app_pages/adversarial_dog.py) is an outline; ui/adversarial_attack.py draws the attack,
 ui/adversarial_checks.py the survival, transfer and sweep sections, ui/adversarial_charts.py the charts.
@@ -7,7 +7,6 @@ ui/adversarial_checks.py the survival, transfer and sweep sections, ui/adversari
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,22 +20,13 @@ from core.models.class_names import class_name
 from core.work import shared
 from core.work.adversarial import prepared
 from core.work.store import default_store
-from ui.common import Photo, backbone_availability, stored_model
+from ui.backbones import backbone_availability, stored_model
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, t
+from ui.photos import Photo
 from ui.state import TrainedModel
+from ui.targets import Target
 from ui.text import plain
-
-SIAMESE = 284
-
-
-@dataclass(frozen=True)
-class Target:
-    """What the attack aims at: ImageNet classes (or a named group), the learner's classes, or untargeted."""
-
-    kind: str = "imagenet"  # "imagenet" or "trained"
-    classes: tuple[int, ...] = (SIAMESE,)  # empty: untargeted (anything but the original class)
-    group: str = ""  # "any_cat": the classes are the ImageNet cats
 
 
 def imagenet_attacker(name: str) -> Attacker:
@@ -68,7 +58,7 @@ def class_label(index: int, labels: tuple[str, ...] | None) -> str:
 
 def target_label(target: Target, labels: tuple[str, ...] | None) -> str:
     """The target in words, in the learner's language."""
-    if not target.classes:
+    if target.untargeted:
         return t("adversarial.target_anything_else")
     if target.group == "any_cat":
         return t("adversarial.target_any_cat_short")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from core.attack.attack import TARGET_GROUPS, AttackConfig, Attacker, amplification_factor, amplify, measure
+from core.attack.attack import AttackConfig, Attacker, amplification_factor, amplify, measure
 from core.data.images import to_png_bytes
 from core.jobs import STOPPED
 from core.models.backbones import get_spec
@@ -15,8 +15,6 @@ from core.models.class_names import search_classes
 from core.work.specs import AttackJob
 from core.work.store import default_store, put_array
 from ui.adversarial import (
-    SIAMESE,
-    Target,
     class_label,
     folder_images,
     imagenet_attacker,
@@ -26,13 +24,15 @@ from ui.adversarial import (
     trained_attacker,
 )
 from ui.adversarial_charts import top5_chart
-from ui.common import DOG_SAMPLE, photo_input_ui, selected_backbone, stored_model
+from ui.backbones import selected_backbone, stored_model
 from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import current_language, t
 from ui.jobs import job_ui, start_spec, take_finished
+from ui.photos import DOG_SAMPLE, photo_input_ui
 from ui.settings import widget_max
 from ui.state import AttackResult, TrainedModel, adversarial
+from ui.targets import SIAMESE, Target
 from ui.text import plain
 
 ATTACK_SLOT = "adv_attack"
@@ -80,14 +80,14 @@ def choose_target(trained: TrainedModel | None) -> Target:
                           help=t("adversarial.target_help"))
     if choice.startswith("own:"):
         index = choice.removeprefix("own:")
-        return Target("trained", () if index == "untargeted" else (int(index),))
+        return Target.own(None if index == "untargeted" else int(index))
     if choice == "any_cat":
-        return Target("imagenet", tuple(TARGET_GROUPS["any cat"]), "any_cat")
+        return Target.of_group("any_cat")
     if choice == "untargeted":
-        return Target("imagenet", ())
+        return Target.imagenet()
     if choice == "search":
         return _searched_target()
-    return Target("imagenet", (SIAMESE,))
+    return Target.imagenet(SIAMESE)
 
 
 def _option(option: str, trained: TrainedModel | None) -> str:
@@ -108,10 +108,10 @@ def _searched_target() -> Target:
     hits = search_classes(query, current_language())[:50]
     if not hits:
         st.warning(t("adversarial.search_miss", query=plain(query), fallback=class_label(SIAMESE, None)))
-        return Target("imagenet", (SIAMESE,))
+        return Target.imagenet(SIAMESE)
     names = {i: t("adversarial.target_class", name=class_label(i, None), index=i) for i in hits}
     index = st.selectbox(t("adversarial.search_class"), hits, key="adv_class", format_func=names.get)
-    return Target("imagenet", (index,))
+    return Target.imagenet(index)
 
 
 def choose_settings(target: Target) -> AttackConfig | None:
@@ -136,7 +136,7 @@ def choose_settings(target: Target) -> AttackConfig | None:
 
 def victim_for(target: Target, trained: TrainedModel | None) -> Victim:
     """The network under attack: the sidebar's ImageNet backbone, or the learner's own classifier."""
-    if target.kind == "trained":
+    if target.trained:
         return Victim(trained_attacker(trained), trained.backbone, t("adversarial.your_classifier"), trained.classes,
                       stored_model(trained))
     name = selected_backbone()

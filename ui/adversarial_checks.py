@@ -14,20 +14,16 @@ from core.jobs import STOPPED
 from core.models.backbones import get_spec
 from core.work.specs import SurvivalJob, SweepJob, TransferCheckJob
 from core.work.store import default_store, put_array
-from ui.adversarial import (
-    Target,
-    folder_images,
-    other_available_backbones,
-    read_photo,
-    target_label,
-)
+from ui.adversarial import folder_images, other_available_backbones, read_photo, target_label
 from ui.adversarial_charts import survival_table, sweep_figure, transfer_table
-from ui.common import photo_input_ui, stored_model
+from ui.backbones import stored_model
 from ui.folders import folder_ui
 from ui.i18n import t
 from ui.jobs import job_of, job_ui, start_spec, take_finished
+from ui.photos import photo_input_ui
 from ui.settings import widget_max
 from ui.state import AttackResult, SweepResult, TrainedModel, adversarial
+from ui.targets import Target
 
 SURVIVAL_SLOT, TRANSFER_SLOT, SWEEP_SLOT = "adv_survival", "adv_transfer", "adv_sweep"
 
@@ -35,7 +31,7 @@ SURVIVAL_SLOT, TRANSFER_SLOT, SWEEP_SLOT = "adv_survival", "adv_transfer", "adv_
 def victim_model(result: AttackResult, trained: TrainedModel | None) -> str | None:
     """The store key of the classifier the result was made on ("" for ImageNet), or None (with a line) when
     the learner's classifier is gone."""
-    if result.target.kind != "trained":
+    if not result.target.trained:
         return ""
     if trained is None or trained.classes != result.labels:
         st.warning(t("adversarial.own_gone"))
@@ -82,7 +78,7 @@ def transfer_ui() -> None:
     """The adversarial image shown to every other offline ImageNet network, on request."""
     result = adversarial().result
     st.header(t("adversarial.h_transfer"))
-    if result.target.kind == "trained":
+    if result.target.trained:
         st.info(t("adversarial.transfer_own"))
         return
     others = other_available_backbones(result.backbone)

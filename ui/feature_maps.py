@@ -23,9 +23,9 @@ from core.models.class_names import class_name, search_classes
 from core.models.imagenet import NUM_CLASSES
 from core.models.predictions import softmax, top_k
 from ui.charts import shape_chart
-from ui.common import Photo, photo_input_ui
 from ui.i18n import current_language, numbered_class, t
 from ui.light import photo_features, photo_gradcam
+from ui.photos import Photo, photo_input_ui
 from ui.text import plain
 
 TILE_PX = 112

@@ -18,45 +18,35 @@ from core.visualise.opinions import judge_model, second_opinion
 from core.visualise.optimise import IdealConfig, mode_config
 from core.work.ideal import IdealImage
 from core.work.specs import IdealJob
+from ui.backbones import backbone_availability, get_backbone, selected_backbone, stored_model
 from ui.charts import losses_chart, probability_chart
-from ui.common import backbone_availability, get_backbone, selected_backbone, stored_model
 from ui.errors import problem_text
 from ui.i18n import current_language, learner_class, numbered_class, t
 from ui.jobs import job_of, job_ui, light_work, start_spec, take_finished
 from ui.settings import lab_settings
 from ui.state import ideal_page, trained
+from ui.targets import SIAMESE, Target
 from ui.text import plain
 
 # Widget option ids stay the same in every language (keyed widgets keep their value); only shown names change.
-PRESETS = {"siamese": (284,), "tabby": (281,), "all_cats": CAT_CLASSES, "zebra": (340,)}
+PRESETS = {"siamese": Target.imagenet(SIAMESE), "tabby": Target.imagenet(281), "all_cats": Target.of_group("any_cat"),
+           "zebra": Target.imagenet(340)}
 SEARCH = "search"
 MODES = {"recognisable": ("recognisable",), "naive": ("naive",), "both": ("naive", "recognisable")}
 JOB_SLOT = "ideal"
 
 
-@dataclass(frozen=True)
-class Target:
-    """What to optimise for: ImageNet classes of a backbone, or one class of the learner's head (``own``:
-    its name as the learner typed it)."""
-
-    classes: tuple[int, ...]
-    own: str | None = None
-
-    @property
-    def trained(self) -> bool:
-        return self.own is not None
-
-    @property
-    def label(self) -> str:
-        """The target's name in the learner's language, e.g. '暹罗猫' or 'all cats'."""
-        if self.own is not None:
-            return self.own
-        lang = current_language()
-        if tuple(sorted(self.classes)) == CAT_CLASSES:
-            return t("ideal.all_cats")
-        if len(self.classes) == 1:
-            return class_name(self.classes[0], lang)
-        return t("ideal.several", count=len(self.classes), names=" + ".join(class_name(c, lang) for c in self.classes))
+def target_name(target: Target) -> str:
+    """The target's name in the learner's language, e.g. '暹罗猫' or 'all cats'."""
+    if target.trained:
+        return target.name
+    lang = current_language()
+    if target.group == "any_cat" or tuple(sorted(target.classes)) == CAT_CLASSES:
+        return t("ideal.all_cats")
+    if len(target.classes) == 1:
+        return class_name(target.classes[0], lang)
+    return t("ideal.several", count=len(target.classes),
+             names=" + ".join(class_name(c, lang) for c in target.classes))
 
 
 @dataclass(eq=False)
@@ -87,15 +77,15 @@ def target_picker() -> Target | None:
     lang = current_language()
 
     # shown names made now, in this run's language (AppTest calls format_func outside the script run)
-    shown = {**{option: Target(classes).label for option, classes in PRESETS.items()},
+    shown = {**{option: target_name(target) for option, target in PRESETS.items()},
              **{option: t("ideal.your_class", name=plain(name)) for option, name in own.items()},  # pills read Markdown
              SEARCH: t("ideal.search_option")}
     choice = st.pills(t("ideal.target"), list(shown), default="siamese", key="ideal_preset",
                       required=True, format_func=shown.get)
     if choice in PRESETS:
-        return Target(tuple(PRESETS[choice]))
+        return PRESETS[choice]
     if choice in own:
-        return Target((int(choice.split(":")[1]),), own=own[choice])
+        return Target.own(int(choice.split(":")[1]), own[choice])
     query = st.text_input(t("ideal.search_label"), t("ideal.search_default"), key="ideal_query")
     hits = search_classes(query or "", lang)[:30]
     if not hits:
@@ -104,7 +94,7 @@ def target_picker() -> Target | None:
     # The key follows the query, so a new search starts from its best match instead of an empty pick.
     picked = st.multiselect(t("ideal.classes_label"), hits, default=[hits[0]], max_selections=5,
                             format_func=lambda i: numbered_class(i, lang), key=f"ideal_hits_{query}")
-    return Target(tuple(picked)) if picked else None
+    return Target.imagenet(*picked) if picked else None
 
 
 def settings_ui(target: Target, input_size: int) -> tuple[tuple[str, ...], dict]:
@@ -145,8 +135,9 @@ def live_ui(job) -> None:
     result = job.last.images[-1]
     if not result.curve:
         return
-    caption = t("ideal.live_caption", mode=mode_name(result.config.mode), target=plain(ideal_page().target.label),
-                step=result.step, steps=result.config.total_steps)
+    target = plain(target_name(ideal_page().target))
+    caption = t("ideal.live_caption", mode=mode_name(result.config.mode), target=target, step=result.step,
+                steps=result.config.total_steps)
     left, right = st.columns(2)
     left.image(result.image, caption=caption, width="stretch")
     right.plotly_chart(probability_chart(result.curve, t("ideal.curve_title")))
@@ -169,10 +160,10 @@ def add_opinions(result: Result) -> None:
 
 def show_result(result: Result, key: str) -> None:
     """The image, its download, the probability curve and the second-opinion table."""
-    title = t("ideal.result_title", mode=mode_name(result.config.mode), target=plain(result.target.label))
+    mode, target = mode_name(result.config.mode), plain(target_name(result.target))
+    title = t("ideal.result_title", mode=mode, target=target)
     if result.stopped and result.curve:
-        title = t("ideal.result_title_stopped", mode=mode_name(result.config.mode), target=plain(result.target.label),
-                  step=result.curve[-1][0])
+        title = t("ideal.result_title_stopped", mode=mode, target=target, step=result.curve[-1][0])
     st.subheader(title)
     st.image(result.image, width="stretch", caption=t("ideal.result_caption", size=result.config.size,
                                                       seed=result.config.seed, seconds=result.seconds))
@@ -194,7 +185,7 @@ def opinion_table(result: Result) -> pd.DataFrame:
         own = o["top_prob"] is None
         network = o["backbone"] or t("ideal.your_classifier")
         rows.append({t("ideal.col_network"): t("ideal.made_on", network=network) if o["made_on"] else network,
-                     t("ideal.col_target", target=result.target.label):
+                     t("ideal.col_target", target=target_name(result.target)):
                          f"{o['target_prob']:.1%}" if own or not result.target.trained else "—",
                      t("ideal.col_sees"): "" if own else f"{shown_class(o['top_label'], lang)} ({o['top_prob']:.0%})"})
     return pd.DataFrame(rows)
@@ -237,7 +228,7 @@ def gallery_ui() -> None:
     st.header(t("ideal.gallery"))
     cols = st.columns(6)
     for i, result in enumerate(reversed(gallery[-12:])):
-        params = dict(mode=mode_name(result.config.mode), target=plain(result.target.label),
+        params = dict(mode=mode_name(result.config.mode), target=plain(target_name(result.target)),
                       network=made_on_name(result))
         caption = t("ideal.thumb_stopped", **params) if result.stopped else t("ideal.thumb", **params)
         cols[i % 6].image(result.image, width="stretch", caption=caption)
@@ -270,7 +261,7 @@ def generate_ui(target: Target) -> None:
         configs = []
     if start and configs:
         ideal_page().target = target  # the images' name in the learner's words, whatever the widgets say later
-        label = t("ideal.job_label", target=plain(target.label))
+        label = t("ideal.job_label", target=plain(target_name(target)))
         if start_spec(JOB_SLOT, ideal_job(target, backbone_name, configs), label, keep_records=False):
             finish_job()  # at once if it already ended (a test's inline scheduler); else on a later run
     job_ui(JOB_SLOT, live_ui)

@@ -19,7 +19,7 @@ import streamlit as st
 
 from core.cluster import redis_url
 from core.errors import LabError
-from core.jobs import CANCELLED, FAILED, RUNNING, STOPPED, WAITING, Busy, Job, Scheduler, shared_scheduler
+from core.jobs import CANCELLED, FAILED, RUNNING, WAITING, Busy, Job, Scheduler, shared_scheduler
 from ui.errors import problem_text
 from ui.i18n import t
 from ui.session import session_id
@@ -222,7 +222,3 @@ def running_words(job: Job) -> str:
     if fraction is None:
         return t("jobs.running", label=job.label)
     return t("jobs.running_fraction", label=job.label, fraction=fraction)
-
-
-def stopped_note(job: Job) -> str:
-    return t("jobs.stopped_note") if job.state == STOPPED else ""

@@ -15,10 +15,10 @@ from core.data.datasets import Dataset, Sample, local_datasets
 from core.data.images import IMAGE_SUFFIXES, ImageInputError, center_crop_resize, load_image_file
 from core.data.safe_paths import stays_inside
 from core.work.training import listed_dataset
-from ui.common import Photo, decode_uploads, photo_from_bytes
 from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import LANGUAGES, learner_class, t, translate
+from ui.photos import Photo, decode_uploads, photo_from_bytes
 from ui.settings import lab_settings
 from ui.state import OwnClass, set_widget_value, transfer_page
 from ui.text import plain

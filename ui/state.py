@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 
 import streamlit as st
 
+from ui.targets import Target
+
 T = TypeVar("T")
 
 TRAINED = "trained_model"
@@ -123,7 +125,7 @@ def set_widget_value(key: str, value: Any) -> None:
     st.session_state[key] = value
 
 
-# --- Jobs (ui/jobs.py) and uploads (ui/uploads.py, ui/common.py) ---
+# --- Jobs (ui/jobs.py) and uploads (ui/uploads.py, ui/photos.py) ---
 JOBS = "jobs"
 UPLOADS = "uploads"
 
@@ -164,7 +166,7 @@ class IdealPage:
 
     gallery: list = field(default_factory=list)  # ui.ideal_cat.Result, oldest first
     shown: list = field(default_factory=list)  # the latest job's results, side by side
-    target: Any = None  # the latest job's ui.ideal_cat.Target (the images' name in the learner's words)
+    target: Target | None = None  # the latest job's target (the images' name in the learner's words)
 
 
 def ideal_page() -> IdealPage:
@@ -180,7 +182,7 @@ class AttackResult:
     """One finished (or stopped) attack, measured once: later widget changes only read it."""
 
     key: tuple  # (photo digest, config, target, backbone): the settings it was made with
-    target: Any  # ui.adversarial.Target
+    target: Target
     config: Any  # core.attack.attack.AttackConfig
     backbone: str
     labels: tuple[str, ...] | None  # the learner's class names; None for ImageNet
@@ -204,7 +206,7 @@ class SweepResult:
 
     curve: dict
     method: str
-    target: Any  # ui.adversarial.Target
+    target: Target
     labels: tuple[str, ...] | None
     photos: int
     stopped: bool = False
@@ -249,7 +251,7 @@ class TransferRun:
 
 @dataclass(eq=False)
 class OwnClass:
-    """One of the learner's own classes: its name as typed and its photos (``ui.common.Photo``)."""
+    """One of the learner's own classes: its name as typed and its photos (``ui.photos.Photo``)."""
 
     id: int
     name: str

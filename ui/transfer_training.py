@@ -21,7 +21,7 @@ from core.transfer.training import HeadSettings
 from core.work.specs import OwnClass, TrainJob
 from core.work.store import default_store, put_array
 from core.work.training import Problem, listed_dataset, must_download
-from ui.common import get_backbone, selected_backbone
+from ui.backbones import get_backbone, selected_backbone
 from ui.errors import problem_text
 from ui.folders import folder_ui
 from ui.i18n import t

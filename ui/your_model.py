@@ -16,10 +16,11 @@ from core.transfer.model import guess_backbone
 from core.transfer.pipeline import predict_probs
 from core.transfer.surgery import flat_classifier
 from core.work.report import training_report
-from ui.common import photo_input_ui, top_k_chart
+from ui.charts import top_k_chart
 from ui.errors import problem_text
 from ui.i18n import learner_class, t
 from ui.jobs import light_work
+from ui.photos import photo_input_ui
 from ui.state import (
     TrainedModel,
     TransferRun,

@@ -23,11 +23,9 @@ import numpy as np
 import tensorflow as tf  # Keras 3 runs on TensorFlow here; input gradients need its tape.
 
 from core.models.classifier import LOG_FLOOR, Classifier
-from core.models.imagenet import CAT_CLASSES, DOG_CLASSES
 from core.models.predictions import Prediction, top_k
 
 METHODS = ("pgd", "fgsm")
-TARGET_GROUPS = {"any cat": CAT_CLASSES, "any dog": DOG_CLASSES}
 
 
 @dataclass(frozen=True)

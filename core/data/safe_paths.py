@@ -85,11 +85,3 @@ def _children(folder: Path, root: Path) -> list[Path]:
         if resolved.is_dir() and _under(resolved, root):
             children.append(resolved)
     return children
-
-
-def inside_shared(path: str | Path, roots: tuple[Path, ...]) -> Path:
-    """``path`` resolved, if it lies in one of the teacher's folders; otherwise ``FolderError``."""
-    resolved = Path(path).resolve()
-    if not any(_under(resolved, root.resolve()) for root in roots):
-        raise FolderError("folder_not_shared")
-    return resolved

@@ -77,10 +77,6 @@ class Split:
     duplicate_groups: tuple[tuple[int, ...], ...] = ()
     crossing_groups: int = 0
 
-    @property
-    def duplicate_count(self) -> int:
-        return sum(len(g) - 1 for g in self.duplicate_groups)
-
 
 def stratified_split(labels, val_fraction: float = 0.2, seed: int = 0, groups=()) -> Split:
     """Splits photos per class in a seeded random order, moving whole duplicate groups.

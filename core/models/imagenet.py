@@ -65,13 +65,3 @@ def _rank(hit: tuple[int, str], query: str, words: list[str]) -> tuple:
     name = hit[1].lower()
     whole = all(re.search(rf"\b{re.escape(w)}\b", _classes()[hit[0]]["lemmas"].lower()) for w in words)
     return (name != query, not whole, not name.startswith(words[0]), hit[0])
-
-
-def is_cat(index: int) -> bool:
-    """True for the five ImageNet domestic-cat classes (281-285)."""
-    return int(index) in CAT_CLASSES
-
-
-def is_dog(index: int) -> bool:
-    """True for the ImageNet dog-breed classes (151-268)."""
-    return int(index) in DOG_CLASSES
