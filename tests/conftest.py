@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,6 +39,17 @@ def shared_data() -> Path:
     """The shared test photos (../shared/data); never copied into the project."""
     assert SHARED.is_dir(), f"shared test photos not found at {SHARED}"
     return SHARED
+
+
+@pytest.fixture
+def pets_folder(shared_data, tmp_path) -> Path:
+    """Six Bengal cats and six beagles in class folders (a copy: a test may add or break photos)."""
+    root = tmp_path / "pets"
+    for name, pattern in (("cat", "cat/Bengal_*.jpg"), ("dog", "dog/beagle_*.jpg")):
+        (root / name).mkdir(parents=True)
+        for photo in sorted((shared_data / "pets-mini").glob(pattern))[:6]:
+            shutil.copy(photo, root / name)
+    return root
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -204,24 +204,23 @@ def _tiny_attacker():
 
 
 def test_the_report_a_learner_downloads_reruns_to_the_same_model_with_python_m_core_run(
-        shared_data, tmp_path, capsys, fake_backbones):
+        pets_folder, tmp_path, capsys, fake_backbones):
     import io
     import zipfile
 
     from core.cli import build_parser, main
     from core.cli.train import train_job
 
-    photos = _pets_folder(shared_data, tmp_path)
     at = open_page("app_pages/transfer_training.py")
     at.radio(key="tt_source").set_value("folder").run()
-    at.text_input(key="tt_folder").input(str(photos)).run()
+    at.text_input(key="tt_folder").input(str(pets_folder)).run()
     at.number_input(key="tt_epochs").set_value(4).run()
     at.button(key="tt_train").click().run()
     at.button(key="tt_make_bundle").click().run()
     assert not at.exception, at.exception
     bundle = zipfile.ZipFile(io.BytesIO(at.session_state["trained_model"].caches["bundle"]))
     report = json.loads(bundle.read("transfer_lab_model/report.json"))
-    args = ["train", "--data", str(photos), "--task", "folders", "--epochs", "4", "--views", "4",
+    args = ["train", "--data", str(pets_folder), "--task", "folders", "--epochs", "4", "--views", "4",
             "--out", str(tmp_path / "cli" / "model.keras")]
     assert train_job(build_parser().parse_args(args)).to_json() == report["spec"]
     (tmp_path / "report.json").write_text(json.dumps(report))
@@ -234,14 +233,3 @@ def test_the_report_a_learner_downloads_reruns_to_the_same_model_with_python_m_c
     again = json.loads((tmp_path / "again" / "report.json").read_text())
     assert again["confusion"] == report["confusion"] and again["spec"] == report["spec"]
 
-
-def _pets_folder(shared_data, tmp_path):
-    """Six Bengal cats and six beagles in class folders."""
-    import shutil
-
-    root = tmp_path / "pets"
-    for name, pattern in (("cat", "cat/Bengal_*.jpg"), ("dog", "dog/beagle_*.jpg")):
-        (root / name).mkdir(parents=True)
-        for photo in sorted((shared_data / "pets-mini").glob(pattern))[:6]:
-            shutil.copy(photo, root / name)
-    return root

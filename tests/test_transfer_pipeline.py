@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 
 import numpy as np
@@ -29,17 +28,6 @@ from tests.conftest import open_page
 from tests.mock_backbones import mock_backbone
 
 
-@pytest.fixture
-def folder(shared_data, tmp_path):
-    """Six Bengal cats and six beagles in class folders."""
-    root = tmp_path / "pets"
-    for name, pattern in (("cat", "cat/Bengal_*.jpg"), ("dog", "dog/beagle_*.jpg")):
-        (root / name).mkdir(parents=True)
-        for photo in sorted((shared_data / "pets-mini").glob(pattern))[:6]:
-            shutil.copy(photo, root / name)
-    return root
-
-
 def test_settings_refuse_bad_values_before_any_work_and_share_one_seed():
     with pytest.raises(ValueError, match="views"):
         TrainingSettings(views=3)
@@ -51,8 +39,8 @@ def test_settings_refuse_bad_values_before_any_work_and_share_one_seed():
     assert settings.head.seed == 7 and settings.fine_tune.seed == 7
 
 
-def test_records_come_in_order_and_the_model_is_the_heads(folder, tmp_path):
-    dataset = load_folder(folder, "folders")
+def test_records_come_in_order_and_the_model_is_the_heads(pets_folder, tmp_path):
+    dataset = load_folder(pets_folder, "folders")
     settings = TrainingSettings(views=2, val_fraction=0.25, head=HeadSettings(epochs=3))
     records = list(train_steps(dataset, mock_backbone(), settings, lambda e: EmbeddingCache(e.key, tmp_path)))
     kinds = [type(r).__name__ for r in records]
@@ -68,8 +56,8 @@ def test_records_come_in_order_and_the_model_is_the_heads(folder, tmp_path):
                                atol=1e-5)
 
 
-def test_stop_keeps_the_best_epoch_and_closing_leaves_no_thread(folder, tmp_path):
-    dataset, stop = load_folder(folder, "folders"), threading.Event()
+def test_stop_keeps_the_best_epoch_and_closing_leaves_no_thread(pets_folder, tmp_path):
+    dataset, stop = load_folder(pets_folder, "folders"), threading.Event()
     records = []
     for record in train_steps(dataset, mock_backbone(), TrainingSettings(head=HeadSettings(epochs=200)),
                               lambda e: EmbeddingCache(e.key, tmp_path), should_stop=stop.is_set):
@@ -89,9 +77,9 @@ def test_stop_keeps_the_best_epoch_and_closing_leaves_no_thread(folder, tmp_path
     assert threading.active_count() <= before
 
 
-def test_fine_tuning_is_the_pipelines_last_phase(folder, tmp_path):
+def test_fine_tuning_is_the_pipelines_last_phase(pets_folder, tmp_path):
     settings = TrainingSettings(head=HeadSettings(epochs=2), fine_tune=FineTuneSettings(blocks=1, epochs=1))
-    records = list(train_steps(load_folder(folder, "folders"), mock_backbone(), settings,
+    records = list(train_steps(load_folder(pets_folder, "folders"), mock_backbone(), settings,
                                lambda e: EmbeddingCache(e.key, tmp_path), fine_tune_embedding=lambda: mock_backbone()
                                .embedding_model()))
     assert [r.phase for r in records if isinstance(r, Epoch)] == ["head", "head", "fine-tune"]
@@ -119,15 +107,15 @@ def _probabilities_through_cli_and_page(folder, tmp_path):
     return predict_probs(cli_model, photos), predict_probs(page_model.model, photos)
 
 
-def test_the_cli_and_the_page_train_the_same_model(folder, tmp_path, fake_backbones):
-    cli, page = _probabilities_through_cli_and_page(folder, tmp_path)
+def test_the_cli_and_the_page_train_the_same_model(pets_folder, tmp_path, fake_backbones):
+    cli, page = _probabilities_through_cli_and_page(pets_folder, tmp_path)
     assert np.allclose(cli, page, atol=1e-6)
     assert not np.allclose(cli, 0.5, atol=1e-3)  # the head learnt something: the comparison means something
 
 
 @pytest.mark.real_backbone
-def test_the_cli_and_the_page_train_the_same_lite0_model(folder, tmp_path):
-    cli, page = _probabilities_through_cli_and_page(folder, tmp_path)
+def test_the_cli_and_the_page_train_the_same_lite0_model(pets_folder, tmp_path):
+    cli, page = _probabilities_through_cli_and_page(pets_folder, tmp_path)
     assert np.allclose(cli, page, atol=1e-6)
     assert np.mean(np.argmax(cli, axis=1) == np.repeat([0, 1], 6)) >= 0.8
 
@@ -141,7 +129,7 @@ def test_neither_the_page_nor_the_cli_runs_the_pipelines_parts_itself():
             word.strip("(,") for word in text.split()), path
 
 
-def test_stop_in_the_job_runner_keeps_the_best_epoch_so_far(folder, fake_backbones):
+def test_stop_in_the_job_runner_keeps_the_best_epoch_so_far(pets_folder, fake_backbones):
     """The page's job: Stop reaches the pipeline through the runner; the run still ends assembled, best epoch kept."""
     import time
 
@@ -149,7 +137,7 @@ def test_stop_in_the_job_runner_keeps_the_best_epoch_so_far(folder, fake_backbon
     from core.transfer.pipeline import DataSettings
     from core.work.specs import TrainJob
 
-    job_spec = TrainJob("efficientnet_lite0", DataSettings("folder", str(folder)), HeadSettings(epochs=500))
+    job_spec = TrainJob("efficientnet_lite0", DataSettings("folder", str(pets_folder)), HeadSettings(epochs=500))
     job = Scheduler(slots=1, threaded=True).submit_spec("learner", job_spec, "Training")
     deadline = time.monotonic() + 120
     while not any(isinstance(r, Epoch) and r.epoch >= 3 for r in job.records) and time.monotonic() < deadline:

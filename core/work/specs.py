@@ -24,15 +24,31 @@ VERSION = 1
 
 
 def _check_key(name: str, value: str, optional: bool = False) -> None:
+    """``value`` is a store key (a sha256 in hex), or "" where ``optional``; else ValueError naming ``name``."""
     if (optional and value == "") or (isinstance(value, str) and KEY.match(value)):
         return
     raise ValueError(f"{name} must be a store key (64 hex digits){' or empty' if optional else ''}, got {value!r}")
 
 
-def _check_backbone(name: str) -> None:
+def _check_keys(name: str, values: tuple[str, ...]) -> None:
+    """Every one of ``values`` is a store key (``_check_key``)."""
+    for value in values:
+        _check_key(name, value)
+
+
+def _check_backbone(*names: str) -> None:
+    """Each name is a known backbone; ValueError naming the known ones."""
     from core.models.backbones import get_spec
 
-    get_spec(name)  # raises ValueError naming the known backbones
+    for name in names:
+        get_spec(name)
+
+
+def _check_victim(backbone: str, model: str) -> None:
+    """An ImageNet backbone, or the learner's classifier (``model``) whose backbone may be unknown ("")."""
+    _check_key("model", model, optional=True)
+    if backbone or not model:
+        _check_backbone(backbone)
 
 
 @dataclass(frozen=True)
@@ -76,13 +92,6 @@ class IdealJob(Spec):
         if not self.configs or not all(isinstance(c, IdealConfig) for c in self.configs):
             raise ValueError("an ideal-image job needs at least one IdealConfig")
         _check_key("model", self.model, optional=True)
-
-
-def _check_victim(backbone: str, model: str) -> None:
-    """An ImageNet backbone, or the learner's classifier (``model``) whose backbone may be unknown ("")."""
-    _check_key("model", model, optional=True)
-    if backbone or not model:
-        _check_backbone(backbone)
 
 
 @dataclass(frozen=True)
@@ -131,8 +140,7 @@ class TransferCheckJob(Spec):
     def __post_init__(self):
         if not self.backbones:
             raise ValueError("a transfer check needs at least one other network")
-        for name in self.backbones:
-            _check_backbone(name)
+        _check_backbone(*self.backbones)
         _check_key("clean", self.clean)
         _check_key("adversarial", self.adversarial)
 
@@ -152,8 +160,7 @@ class SweepJob(Spec):
         _check_victim(self.backbone, self.model)
         if not self.photos or not self.eps:
             raise ValueError("a sweep needs at least one photo and one epsilon")
-        for key in self.photos:
-            _check_key("photos", key)
+        _check_keys("photos", self.photos)
         if any(not 0 <= e <= 255 for e in self.eps):
             raise ValueError(f"epsilon values must be from 0 to 255, got {self.eps}")
 
@@ -169,8 +176,7 @@ class OwnClass:
     def __post_init__(self):
         if len(self.photos) != len(self.names):
             raise ValueError(f"class {self.name!r} has {len(self.photos)} photos but {len(self.names)} names")
-        for key in self.photos:
-            _check_key("photos", key)
+        _check_keys("photos", self.photos)
 
 
 @dataclass(frozen=True)
