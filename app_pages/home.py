@@ -6,7 +6,7 @@ from ui.backbones import get_backbone
 from ui.charts import top_k_bars_ui
 from ui.i18n import t
 from ui.lab_path import lab_path_ui, next_step_ui
-from ui.light import photo_top5
+from ui.light import photo_top5, warm_feature_maps
 from ui.photos import photo_input_ui
 from ui.text import plain
 
@@ -21,6 +21,7 @@ if photos:
     backbone = get_backbone()
     with st.spinner(t("home.classifying")):
         predictions = photo_top5(backbone, photos)
+    warm_feature_maps(backbone, photos[0])  # in the background: the next page opens at once
     for photo, preds in zip(photos, predictions):
         left, right = st.columns([1, 2])
         left.image(photo.image, caption=plain(photo.name), width="stretch")

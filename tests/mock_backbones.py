@@ -55,8 +55,16 @@ def mock_availability() -> dict:
 
 
 def clear_shared_caches() -> None:
+    """Empties the process-wide caches, after Home's background warm-up (ui.light) has finished writing to them."""
+    import threading
+
+    import ui.light
     from core.work import shared
 
+    for thread in threading.enumerate():
+        if thread.name == "warm-feature-maps":
+            thread.join(timeout=60)
+    ui.light._warmed.clear()
     shared.clear_all()
 
 

@@ -2,6 +2,7 @@
 the same sample photo, and a page's rerun (a widget touched, a poll) computes nothing again."""
 
 import io
+import threading
 
 import numpy as np
 import pytest
@@ -62,3 +63,23 @@ def test_a_shared_result_cannot_be_changed_in_place(fake_backbones):
     gradcam = ui.light.photo_gradcam(backbone.name, "digest", 3, backbone, pixels)
     with pytest.raises(ValueError, match="read-only"):
         gradcam.heatmap[0, 0] = 1.0
+
+
+def _warm_ups() -> list[threading.Thread]:
+    return [thread for thread in threading.enumerate() if thread.name == "warm-feature-maps"]
+
+
+def test_home_warms_the_feature_maps_of_its_photo_in_the_background_once(fake_backbones, monkeypatch):
+    from core.work import shared
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception
+    for thread in _warm_ups():
+        thread.join(timeout=60)
+    assert len(shared.photo_features.values()) == 1 and len(shared.photo_gradcams.values()) == 1
+    at.run()
+    assert _warm_ups() == []  # the next run of Home starts no second warm-up
+
+    calls = _counted(monkeypatch, "extract_features")
+    assert not open_page("app_pages/feature_maps.py").exception
+    assert calls == []  # the Feature maps page opens on the sample's maps, already there
