@@ -122,3 +122,14 @@ def test_settings_refuse_bad_values_before_any_work(kwargs, message):
 def test_default_settings_show_sixteen_channels_per_channel_scale():
     settings = FeatureMapSettings(stage="stem")
     assert (settings.top_k, settings.scale, settings.channel, settings.overlay) == (16, "channel", None, False)
+
+
+def test_the_shape_charts_ticks_are_short_enough_to_stand_side_by_side():
+    from ui.charts import shape_chart
+
+    rows = [{"stage": label, "layer": label, "height": h, "width": h, "channels": c}
+            for label, h, c in (("stem", 112, 32), ("stage 1", 112, 16), ("stage 7", 7, 320), ("head", 7, 1280))]
+    names = {"stem": "起始层", "stage 1": "第 1 阶段", "stage 7": "第 7 阶段", "head": "顶层"}
+    figure = shape_chart(rows, names)
+    assert list(figure.layout.xaxis.ticktext) == ["起始层", "1", "7", "顶层"]
+    assert list(figure.layout.xaxis.tickvals) == ["stem", "stage 1", "stage 7", "head"]

@@ -279,6 +279,17 @@ def test_the_visualiser_and_the_attacker_share_one_classifier():
     with pytest.raises(ValueError, match="outputs must be"):
         Visualiser(model, outputs="scores")
 
+def test_judging_with_a_trained_head_gives_the_targets_sum_and_every_class():
+    from core.visualise.opinions import judge_model
+
+    inputs = keras.Input((8, 8, 3))
+    model = keras.Model(inputs, keras.layers.Softmax()(keras.layers.Dense(3)(keras.layers.Flatten()(inputs))))
+    image = np.random.default_rng(0).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    prob, probs = judge_model(model, image, (0, 2))
+    assert probs.shape == (3,) and math.isclose(float(probs.sum()), 1.0, rel_tol=1e-5)
+    assert math.isclose(prob, float(probs[0] + probs[2]), rel_tol=1e-6)
+
+
 def test_an_opinion_as_a_dict_carries_every_field():
     opinion = Opinion("EfficientNet-Lite0", 0.25, "tabby", 0.5, made_on=True)
     assert opinion.as_dict() == {"backbone": "EfficientNet-Lite0", "target_prob": 0.25, "top_label": "tabby",

@@ -67,6 +67,8 @@ def test_the_learners_own_class_can_be_the_target(monkeypatch):
     assert at.subheader[0].value == "Recognisable: kettle"
     table = at.table[0].value
     assert table["network"][0] == "your classifier (made on)"
+    sees = table["sees (top class)"][0]  # the class your classifier sees most, by your name for it
+    assert sees.split(" (")[0] in ("teapot", "kettle") and sees.endswith("%)")
 
 
 @pytest.fixture(scope="module")

@@ -79,8 +79,14 @@ def shape_chart(rows: list[dict], stage_names: dict[str, str], height: int = 340
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), bargap=0.35,
                       legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
     fig.update_xaxes(tickangle=0, tickvals=labels, title_text=t("charts.stage"),
-                     ticktext=[stage_names[label] for label in labels])
+                     ticktext=[short_stage(label, stage_names) for label in labels])
     return fig
+
+
+def short_stage(label: str, stage_names: dict[str, str]) -> str:
+    """A tick under the axis title 'stage': 'stage 3' as '3', so nine ticks fit side by side in a third of the
+    page (whole names ran together); the stem and the head keep their names."""
+    return label.split()[1] if label.startswith("stage ") else stage_names[label]
 
 
 # ---- Ideal cat ----

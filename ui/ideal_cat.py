@@ -153,9 +153,10 @@ def add_opinions(result: Result) -> None:
         result.opinions = [o.as_dict() for o in second_opinion(
             result.image, () if result.target.trained else result.target.classes, backbones, made_on=result.made_on)]
         if result.target.trained:
-            prob = judge_model(trained().model, result.image, result.target.classes)
-            result.opinions.insert(0, {"backbone": None, "target_prob": prob, "top_label": "",
-                                       "top_prob": None, "made_on": True})
+            prob, probs = judge_model(trained().model, result.image, result.target.classes)
+            top = int(np.argmax(probs))  # the learner's own class it sees most, by the name the learner gave it
+            result.opinions.insert(0, {"backbone": None, "target_prob": prob, "top_label": trained().classes[top],
+                                       "top_prob": None, "own_top_prob": float(probs[top]), "made_on": True})
 
 
 def show_result(result: Result, key: str) -> None:
@@ -187,8 +188,16 @@ def opinion_table(result: Result) -> pd.DataFrame:
         rows.append({t("ideal.col_network"): t("ideal.made_on", network=network) if o["made_on"] else network,
                      t("ideal.col_target", target=target_name(result.target)):
                          f"{o['target_prob']:.1%}" if own or not result.target.trained else "—",
-                     t("ideal.col_sees"): "" if own else f"{shown_class(o['top_label'], lang)} ({o['top_prob']:.0%})"})
+                     t("ideal.col_sees"): _own_sees(o) if own else
+                         f"{shown_class(o['top_label'], lang)} ({o['top_prob']:.0%})"})
     return pd.DataFrame(rows)
+
+
+def _own_sees(opinion: dict) -> str:
+    """The learner's classifier's top class, as the learner named it (a table cell: shown as typed)."""
+    if not opinion["top_label"]:
+        return ""
+    return f"{opinion['top_label']} ({opinion.get('own_top_prob', 0.0):.0%})"
 
 
 def shown_class(english: str, lang: str) -> str:

@@ -29,7 +29,10 @@ from ui.state import session_jobs
 REPLICA_ENV = "TRANSFER_LAB_REPLICA"  # this replica's name in the Redis queue (deploy/cluster.sh sets it)
 
 POLL_SECONDS = 0.5
-CLASSROOM_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
+CLASSROOM_POLL_SECONDS = 1.0
+# A place in the queue changes only when a job ends: a waiting tab asks once a second in both modes (personal mode
+# polled it twice, and six waiting tabs' redraws took CPU from the running job and a learner's new tab).
+WAITING_POLL_SECONDS = 1.0  # thirty learners' live views redraw half as often: the server's Python is shared
 
 
 def the_scheduler() -> Scheduler:
@@ -167,8 +170,9 @@ def job_ui(slot: str, render: Callable[[Job], None] | None = None) -> None:
     if job.finished:
         _hand_over(slot, job)
         return
-    every = CLASSROOM_POLL_SECONDS if lab_settings().classroom else POLL_SECONDS
-    st.fragment(run_every=every)(_job_status)(slot, render)
+    waiting = job.state == WAITING
+    every = WAITING_POLL_SECONDS if waiting else CLASSROOM_POLL_SECONDS if lab_settings().classroom else POLL_SECONDS
+    st.fragment(run_every=every)(_job_status)(slot, render, waiting)
 
 
 def _hand_over(slot: str, job: Job) -> None:
@@ -181,13 +185,15 @@ def _hand_over(slot: str, job: Job) -> None:
     st.rerun(scope="app")
 
 
-def _job_status(slot: str, render: Callable[[Job], None] | None) -> None:
+def _job_status(slot: str, render: Callable[[Job], None] | None, waiting: bool = False) -> None:
     job = job_of(slot)
     if job is None:
         st.rerun(scope="app")
     if job.finished:
         _hand_over(slot, job)  # the page takes the result
         return
+    if waiting and job.state != WAITING:  # it started: the page draws its live view, polled at the running pace
+        st.rerun(scope="app")
     if job.state == WAITING:
         sched = the_scheduler()
         if getattr(job, "restarted", False):  # a worker died under it (Redis queue): back at the front once

@@ -41,8 +41,9 @@ def judge(backbone, image: np.ndarray, classes) -> tuple[float, np.ndarray]:
     return float(probs[list(classes)].sum()), probs
 
 
-def judge_model(model: keras.Model, image: np.ndarray, classes, crop_fraction: float = 0.875) -> float:
-    """Summed probability of some classes of a pixels-to-probabilities model (a trained head) on a photo.
+def judge_model(model: keras.Model, image: np.ndarray, classes,
+                crop_fraction: float = 0.875) -> tuple[float, np.ndarray]:
+    """Classifies an image with a pixels-to-probabilities model (a trained head), as ``judge`` does a backbone.
 
     Args:
         model: pixels (0-255) to class probabilities.
@@ -51,11 +52,11 @@ def judge_model(model: keras.Model, image: np.ndarray, classes, crop_fraction: f
         crop_fraction: centre crop before resizing, as the backbone's own preprocessing.
 
     Returns:
-        The summed probability.
+        ``(summed probability of classes, every class's probability)``.
     """
     pixels = center_crop_resize(image, int(model.input.shape[1]), crop_fraction)
     probs = np.asarray(model(pixels[None].astype(np.float32), training=False))[0]
-    return float(probs[list(classes)].sum())
+    return float(probs[list(classes)].sum()), probs
 
 
 def second_opinion(image: np.ndarray, classes, backbones, made_on: str = "") -> list[Opinion]:
