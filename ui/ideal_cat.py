@@ -194,10 +194,11 @@ def opinion_table(result: Result) -> pd.DataFrame:
 
 
 def _own_sees(opinion: dict) -> str:
-    """The learner's classifier's top class, as the learner named it (a table cell: shown as typed)."""
+    """The learner's classifier's top class as they read it (a pet class in their language, any other name as
+    typed; a table cell shows it as text)."""
     if not opinion["top_label"]:
         return ""
-    return f"{opinion['top_label']} ({opinion.get('own_top_prob', 0.0):.0%})"
+    return f"{learner_class(opinion['top_label'])} ({opinion.get('own_top_prob', 0.0):.0%})"
 
 
 def shown_class(english: str, lang: str) -> str:
