@@ -198,3 +198,16 @@ def test_a_job_lost_twice_fails_with_its_coded_reason(redis):
         assert job.state in (WAITING, FAILED)
     assert job.state == FAILED
     assert job.error.code == "job_worker_lost" and job.error.params == {"label": "orphan"}
+
+
+def test_a_learner_reads_one_sentence_when_the_queue_is_down_and_the_page_keeps_working(fake_backbones, monkeypatch):
+    from tests.conftest import _free_port, open_page
+
+    monkeypatch.setenv("TRANSFER_LAB_REDIS_URL", f"redis://127.0.0.1:{_free_port()}/0")
+    at = open_page("app_pages/ideal_cat.py")
+    at.button(key="ideal_go").click().run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "Not started: the job queue cannot be reached right now; try again in a minute, or tell your teacher."]
+    at.radio(key="ideal_mode").set_value("both").run()  # the page still answers
+    assert not at.exception and at.button(key="ideal_go").label == "Generate"

@@ -129,7 +129,7 @@ def start_job(slot: str, kind: str, label: str, steps: Callable[[], Iterable[Any
         st.warning(line, icon="⏳")
         return None
     except LabError as problem:  # the Redis queue cannot be reached: light work still runs in this replica
-        st.warning(problem_text(problem), icon="⚠️")
+        st.warning(t("jobs.not_started", problem=problem_text(problem)), icon="⚠️")
         return None
     session_jobs().active[slot] = job
     return job
