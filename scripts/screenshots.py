@@ -92,6 +92,15 @@ def new_page(browser: Browser, url: str, path: str) -> Page:
     return page
 
 
+def training_page(browser: Browser, url: str, lang: str) -> tuple[Page, Locator]:
+    """A fresh learner on Transfer training in ``lang``, the page idle and its Train button ready; returns both."""
+    page = new_page(browser, url, f"/transfer_training?lang={lang}")
+    train = page.get_by_role("button", name="Train" if lang == "en" else "训练", exact=True)
+    expect(train).to_be_enabled(timeout=LONG)
+    settle(page)
+    return page, train
+
+
 def settle(page: Page, timeout: float = LONG) -> None:
     """Waits until the app's script is not running (as tests/conftest.py's wait_until_idle does)."""
     page.wait_for_timeout(500)  # let a rerun that an action just asked for begin
@@ -217,10 +226,7 @@ def feature_maps(browser: Browser, url: str) -> None:
 
 def train_dataset(browser: Browser, url: str) -> None:
     """Transfer training's first view, then a run on the bundled pets by breed: curves and confusion matrix."""
-    page = new_page(browser, url, "/transfer_training?lang=en")
-    train = page.get_by_role("button", name="Train", exact=True)
-    expect(train).to_be_enabled(timeout=LONG)
-    settle(page)
+    page, train = training_page(browser, url, "en")
     shoot_screen(page, "transfer_training_first_view.png")
     pick_option(page, "Task (labels)", "by breed")
     train.click()
@@ -233,10 +239,7 @@ def train_dataset(browser: Browser, url: str) -> None:
 
 def train_zh(browser: Browser, url: str) -> None:
     """迁移学习训练 in Chinese after a run on the bundled pets (cat or dog): down to the curves."""
-    page = new_page(browser, url, "/transfer_training?lang=zh")
-    train = page.get_by_role("button", name="训练", exact=True)
-    expect(train).to_be_enabled(timeout=LONG)
-    settle(page)
+    page, train = training_page(browser, url, "zh")
     train.click()
     expect(page.get_by_text("验证准确率").first).to_be_visible(timeout=LONG)
     curves = page.locator(".js-plotly-plot").first
@@ -402,10 +405,7 @@ def cancel(page: Page, button: str, said: str) -> None:
 def ideal_own_class_zh(browser: Browser, url: str) -> None:
     """A Chinese learner trains on the bundled pets, then draws the ideal image of their own class 猫 (the
     classroom's cap on the steps shows under the sliders)."""
-    page = new_page(browser, url, "/transfer_training?lang=zh")
-    train = page.get_by_role("button", name="训练", exact=True)
-    expect(train).to_be_enabled(timeout=LONG)
-    settle(page)
+    page, train = training_page(browser, url, "zh")
     train.click()
     expect(page.get_by_text("验证准确率").first).to_be_visible(timeout=LONG)
     settle(page)

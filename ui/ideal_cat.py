@@ -156,7 +156,7 @@ def add_opinions(result: Result) -> None:
             prob, probs = judge_model(trained().model, result.image, result.target.classes)
             top = int(np.argmax(probs))  # the learner's own class it sees most, by the name the learner gave it
             result.opinions.insert(0, {"backbone": None, "target_prob": prob, "top_label": trained().classes[top],
-                                       "top_prob": None, "own_top_prob": float(probs[top]), "made_on": True})
+                                       "top_prob": float(probs[top]), "made_on": True})
 
 
 def show_result(result: Result, key: str) -> None:
@@ -183,22 +183,14 @@ def opinion_table(result: Result) -> pd.DataFrame:
     """Second-opinion rows for display (no ImageNet probability for the learner's own classes)."""
     lang, rows = current_language(), []
     for o in result.opinions:
-        own = o["top_prob"] is None
+        own = o["backbone"] is None  # the learner's classifier: its own classes, named as the learner reads them
         network = o["backbone"] or t("ideal.your_classifier")
+        sees = learner_class(o["top_label"]) if own else shown_class(o["top_label"], lang)
         rows.append({t("ideal.col_network"): t("ideal.made_on", network=network) if o["made_on"] else network,
                      t("ideal.col_target", target=target_name(result.target)):
                          f"{o['target_prob']:.1%}" if own or not result.target.trained else "—",
-                     t("ideal.col_sees"): _own_sees(o) if own else
-                         f"{shown_class(o['top_label'], lang)} ({o['top_prob']:.0%})"})
+                     t("ideal.col_sees"): f"{sees} ({o['top_prob']:.0%})"})
     return pd.DataFrame(rows)
-
-
-def _own_sees(opinion: dict) -> str:
-    """The learner's classifier's top class as they read it (a pet class in their language, any other name as
-    typed; a table cell shows it as text)."""
-    if not opinion["top_label"]:
-        return ""
-    return f"{learner_class(opinion['top_label'])} ({opinion.get('own_top_prob', 0.0):.0%})"
 
 
 def shown_class(english: str, lang: str) -> str:
